@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { ReprodError, toReprodError } from '../errors.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
+import { commands } from './commands.ts';
+
+export const EXIT_OK = 0;
+/** "No": not reproduced, not trusted, different. */
+export const EXIT_NEGATIVE = 1;
+/** Could not answer: bad usage, bad input, infrastructure. */
+export const EXIT_ERROR = 2;
+
+export interface CliContext {
+  logger(): Logger;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  let logger: Logger | undefined;
+  const ctx: CliContext = { logger: () => (logger ??= createLogger()) };
+  const program = new Command('reprod')
+    .description(
+      'Rebuild published artifacts from source in hermetic containers, compare the bytes,\n' +
+        'and sign the verdict ("independently reproduced", or a signed failure with a diff report).',
+    )
+    .version(version(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 yes (reproduced / trusted / identical), 1 no, 2 error.\n' +
+        'Errors carry a stable code, e.g. error[DOCKER_UNAVAILABLE].\n' +
+        'Logs go to stderr (JSON, or readable on a terminal; REPROD_LOG_FORMAT=json|pretty).',
+    );
+  for (const register of commands) register(program, ctx);
+  return program;
+}
+
+/** Prints a coded error the same way for every command. */
+export function reportError(e: unknown): number {
+  const err = toReprodError(e);
+  process.stderr.write(`error[${err.code}]: ${err.message}\n`);
+  if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+  if (err.code === 'INTERNAL' && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  return EXIT_ERROR;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here with exitCode 0; usage errors were already printed.
+      return e.exitCode === 0 ? EXIT_OK : EXIT_ERROR;
+    }
+    return reportError(e instanceof ReprodError ? e : e);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The one error type of reprod. Every failure a user, the API or a test can see
+ * carries a stable `code` from the union below; messages may change, codes do not.
+ * Add a code here (with its hint) rather than creating another error class.
+ */
+export type ErrorCode =
+  // usage and configuration
+  | 'USAGE'
+  | 'CONFIG_INVALID'
+  | 'CONFIG_NOT_FOUND'
+  // environment and set-up
+  | 'DOCKER_UNAVAILABLE'
+  | 'SETUP_FAILED'
+  | 'IMAGE_NOT_FOUND'
+  | 'IMAGE_BUILD_FAILED'
+  | 'IMAGE_RECIPE_INVALID'
+  // hermetic build
+  | 'BUILD_FAILED'
+  | 'BUILD_TIMEOUT'
+  | 'BUILD_OOM'
+  | 'BUILD_LOG_LIMIT'
+  | 'FETCH_FAILED'
+  | 'OUTPUT_MISSING'
+  | 'OUTPUT_PATH_ESCAPE'
+  | 'OUTPUT_TOO_LARGE'
+  | 'PLAN_INVALID'
+  // intake and verification
+  | 'ATTESTATION_MALFORMED'
+  | 'ATTESTATION_TOO_LARGE'
+  | 'UNSUPPORTED_FORMAT'
+  | 'UNSUPPORTED_PREDICATE'
+  | 'SIGNATURE_INVALID'
+  | 'UNTRUSTED_SIGNER'
+  | 'POLICY_DENIED'
+  | 'SUBJECT_MISMATCH'
+  | 'TRUSTED_ROOT_INVALID'
+  // planning and inputs
+  | 'UNKNOWN_BUILD_TYPE'
+  | 'SOURCE_NOT_ALLOWED'
+  | 'SOURCE_FETCH_FAILED'
+  | 'SOURCE_COMMIT_NOT_FOUND'
+  | 'SOURCE_TOO_LARGE'
+  | 'INPUT_DIGEST_MISMATCH'
+  // signing and publishing
+  | 'KEY_INVALID'
+  | 'KEY_PERMISSIONS'
+  | 'SIGNING_FAILED'
+  | 'PUBLISH_FAILED'
+  | 'AUDIT_LOG_BROKEN'
+  // compare and diff
+  | 'ARCHIVE_LIMIT'
+  | 'ARCHIVE_MALFORMED'
+  | 'DIFF_FAILED'
+  // daemon and store
+  | 'STORE_ERROR'
+  | 'LEASE_LOST'
+  | 'NOT_FOUND'
+  | 'UNAUTHORIZED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'INTERNAL';
+
+/** What the user can do about each code. Shown under the message in the CLI and API. */
+export const HINTS: Partial<Record<ErrorCode, string>> = {
+  DOCKER_UNAVAILABLE: 'start the Docker engine (`dockerd &`) or set docker.socket in the config; `reprod setup` does both',
+  IMAGE_NOT_FOUND: 'build the builder image with `reprod images build NAME`',
+  BUILD_TIMEOUT: 'raise limits.timeoutSeconds if the build is legitimately slow',
+  BUILD_OOM: 'raise limits.memoryMb if the build legitimately needs more memory',
+  OUTPUT_PATH_ESCAPE: 'the build produced an output whose path leaves the output directory; it was refused',
+  CONFIG_INVALID: 'fix the key named above; config.example.yaml documents every key',
+  KEY_PERMISSIONS: 'chmod 600 the private key file',
+  SOURCE_NOT_ALLOWED: 'add the host to trust.sourceHosts (or allow file:// sources) if you trust it',
+  UNTRUSTED_SIGNER: 'add the signer to trust.keys or trust.identities if you trust it',
+};
+
+export interface ReprodErrorOptions {
+  cause?: unknown;
+  /** The job this error belongs to, when there is one. */
+  jobId?: string;
+  /** Infrastructure failures that may succeed on a later attempt. */
+  retryable?: boolean;
+  /** Extra machine-readable facts (paths, limits, digests). */
+  details?: Record<string, unknown>;
+}
+
+export class ReprodError extends Error {
+  override readonly name = 'ReprodError';
+  readonly code: ErrorCode;
+  readonly jobId: string | undefined;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: ReprodErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.jobId = options.jobId;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details;
+  }
+
+  get hint(): string | undefined {
+    return HINTS[this.code];
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint ? { hint: this.hint } : {}),
+      ...(this.jobId ? { jobId: this.jobId } : {}),
+      ...(this.details ? { details: this.details } : {}),
+    };
+  }
+}
+
+export function isReprodError(e: unknown, code?: ErrorCode): e is ReprodError {
+  return e instanceof ReprodError && (code === undefined || e.code === code);
+}
+
+/** Wraps anything thrown into a ReprodError, keeping coded errors as they are. */
+export function toReprodError(e: unknown, fallback: ErrorCode = 'INTERNAL'): ReprodError {
+  if (e instanceof ReprodError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new ReprodError(fallback, message, { cause: e });
+}
