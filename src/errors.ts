@@ -70,6 +70,8 @@ export const HINTS: Partial<Record<ErrorCode, string>> = {
   KEY_PERMISSIONS: 'chmod 600 the private key file',
   SOURCE_NOT_ALLOWED: 'add the host to trust.sourceHosts (or allow file:// sources) if you trust it',
   UNTRUSTED_SIGNER: 'add the signer to trust.keys or trust.identities if you trust it',
+  STORE_ERROR: 'check that the database is reachable (store.postgres.url or REPROD_POSTGRES_URL); workers retry outages by themselves',
+  LEASE_LOST: 'another worker took this job after its lease expired; it is built and published there (raise store.postgres.leaseSeconds if builds outlive heartbeats)',
 };
 
 export interface ReprodErrorOptions {

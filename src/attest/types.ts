@@ -7,8 +7,13 @@ export type EnvelopeFormat = 'sigstore-bundle' | 'dsse' | 'intoto-jsonl' | 'npm-
 
 export interface Subject {
   name: string;
-  /** Lower-case hex sha256 of the artifact. */
+  /**
+   * Lower-case hex sha256 of the artifact; '' when the statement gives no sha256
+   * (npm's subjects carry only sha512: see `digest`).
+   */
   sha256: string;
+  /** Every digest the statement gives, algorithm -> lower-case hex (set by intake). */
+  digest?: Record<string, string>;
 }
 
 export interface ResourceRef {
@@ -17,8 +22,28 @@ export interface ResourceRef {
   digest: Record<string, string>;
 }
 
+/**
+ * What a statement is: build provenance (rebuildable) or a verification summary
+ * (someone else's verdict: never rebuilt, refused with UNSUPPORTED_PREDICATE).
+ */
+export type ClaimKind = 'provenance' | 'vsa';
+
+/** The facts of a SLSA verification_summary/v1 predicate. */
+export interface VsaFacts {
+  verifierId: string;
+  verificationResult: string;
+  timeVerified?: string;
+  resourceUri?: string;
+  verifiedLevels: string[];
+  policyUri?: string;
+}
+
 /** One provenance statement, normalised across in-toto v0.1/v1 and SLSA v0.2/v1. */
 export interface Claim {
+  /** Set by intake; absent means provenance (values built by hand in tests). */
+  kind?: ClaimKind;
+  /** Set when kind is 'vsa'. For a VSA, builderId is the verifier id and buildType is ''. */
+  vsa?: VsaFacts;
   statementType: string;
   predicateType: string;
   subjects: Subject[];

@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import type { CliContext } from './program.ts';
+import { register as keys } from './keys.ts';
+import { register as audit } from './audit.ts';
+import { register as verify } from './verify.ts';
+import { register as workers } from './workers.ts';
 
 /** One entry per subcommand file; each adds its command to the program. */
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [keys, audit, verify, workers];

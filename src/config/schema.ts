@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import * as d from './defaults.ts';
+import { signingSchema } from './signing.ts';
 
 /**
  * The config file's shape. Each section is its own schema so that the part of
@@ -29,7 +30,7 @@ export const configSchema = z.strictObject({
   limits: limitsSchema.prefault({}),
   /** Sections owned by later parts of reprod; validated by their owners. */
   trust: z.unknown().optional(),
-  signing: z.unknown().optional(),
+  signing: signingSchema.optional(),
   daemon: z.unknown().optional(),
   store: z.unknown().optional(),
   rebuilders: z.unknown().optional(),

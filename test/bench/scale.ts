@@ -1,0 +1,114 @@
+/**
+ * npm run bench:scale — scale-out on one PostgreSQL, measured side by side:
+ *  1. 1, 2 and 4 worker processes draining 2,000 no-op jobs through the real
+ *     claim → lease → fenced complete/publish path (no Docker): jobs/s and ratio;
+ *  2. the same with 20 real container builds (needs a builder image: the
+ *     foundation's test/support/docker.ts, or REPROD_SCALE_IMAGE=<image id>);
+ *  3. claim latency with 100,000 jobs queued.
+ * Prints a table; figures vary by machine, the ratios are what to compare.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { PostgresStore } from '../../src/store/postgres.ts';
+import { startPostgres, type TestPostgres } from '../support/postgres.ts';
+import { outDir, published, spawnWorker, submitJobs } from '../scale/cluster.ts';
+
+const TRIVIAL_JOBS = Number(process.env.BENCH_TRIVIAL_JOBS ?? 2000);
+const CONTAINER_JOBS = Number(process.env.BENCH_CONTAINER_JOBS ?? 20);
+const QUEUED = Number(process.env.BENCH_QUEUED ?? 100_000);
+const WORKERS = [1, 2, 4];
+
+async function drain(server: TestPostgres, jobs: number, workers: number, mode: 'noop' | 'container', image?: string): Promise<number> {
+  const url = await server.createDatabase();
+  const store = await PostgresStore.open({ url });
+  await submitJobs(store, jobs, `${mode}${workers}`);
+  const out = await outDir();
+  const t0 = performance.now();
+  const procs = Array.from({ length: workers }, (_, i) =>
+    spawnWorker(`b${i}`, { url, outDir: out, mode, ...(image ? { image } : {}), leaseMs: 120_000, heartbeatMs: 20_000, exitWhenDrained: true, pollMs: 5 }),
+  );
+  // Start timing when every worker is ready, so process start-up is not counted.
+  await Promise.all(procs.map((p) => p.waitFor((e) => e.event === 'ready')));
+  const ready = performance.now();
+  const codes = await Promise.all(procs.map((p) => p.exited));
+  const secs = (performance.now() - ready) / 1000;
+  if (codes.some((c) => c !== 0)) throw new Error(`a worker failed: ${procs.map((p) => p.stderr()).join('\n')}`);
+  const { verdicts, duplicates } = await published(out);
+  if (verdicts.size !== jobs || duplicates.length) throw new Error(`expected ${jobs} verdicts, got ${verdicts.size} (+${duplicates.length} duplicates)`);
+  void t0;
+  await store.close();
+  await rm(out, { recursive: true, force: true });
+  return jobs / secs;
+}
+
+async function builderImage(): Promise<string | undefined> {
+  if (process.env.REPROD_SCALE_IMAGE) return process.env.REPROD_SCALE_IMAGE;
+  const helper = fileURLToPath(new URL('../support/docker.ts', import.meta.url));
+  if (!existsSync(helper)) return undefined;
+  const mod = (await import(helper)) as { builderImageId?: () => Promise<string> };
+  return mod.builderImageId?.();
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function claimLatency(server: TestPostgres): Promise<{ p50: number; p95: number; p99: number; fillSecs: number }> {
+  const url = await server.createDatabase();
+  const store = await PostgresStore.open({ url });
+  const t0 = performance.now();
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  // Bulk fill with SQL: 100,000 submits one by one would measure intake, not claiming.
+  await c.query(`INSERT INTO attestations (sha256, bytes) SELECT md5(g::text) || md5(g::text), 'x' FROM generate_series(1, $1) g`, [QUEUED]);
+  await c.query(
+    `INSERT INTO jobs (id, attestation_sha256, subject_name, subject_sha256, state, max_attempts)
+     SELECT 'j' || g, md5(g::text) || md5(g::text), 's' || g, md5('s' || g) || md5('s' || g), 'queued', 3 FROM generate_series(1, $1) g`,
+    [QUEUED],
+  );
+  await c.query('ANALYZE jobs');
+  await c.end();
+  const fillSecs = (performance.now() - t0) / 1000;
+  const times: number[] = [];
+  for (let i = 0; i < 500; i++) {
+    const s = performance.now();
+    const claimed = await store.claim('bench', { leaseMs: 60_000 });
+    times.push(performance.now() - s);
+    if (!claimed) throw new Error('queue unexpectedly empty');
+    await store.complete(claimed.lease, { outcome: 'reproduced' });
+  }
+  await store.close();
+  times.sort((a, b) => a - b);
+  return { p50: pct(times, 50), p95: pct(times, 95), p99: pct(times, 99), fillSecs };
+}
+
+const server = await startPostgres();
+try {
+  console.log(`reprod bench:scale — PostgreSQL on 127.0.0.1:${server.port}, worker processes share it`);
+  const trivial: number[] = [];
+  for (const n of WORKERS) {
+    trivial.push(await drain(server, TRIVIAL_JOBS, n, 'noop'));
+    console.log(`  trivial  ${String(n).padStart(2)} worker(s): ${TRIVIAL_JOBS} jobs, ${trivial.at(-1)!.toFixed(0)} jobs/s (x${(trivial.at(-1)! / trivial[0]!).toFixed(2)} vs 1 worker)`);
+  }
+  const image = await builderImage().catch((e: unknown) => {
+    console.log(`  container builds skipped: no builder image (${(e as Error).message})`);
+    return undefined;
+  });
+  if (image) {
+    const real: number[] = [];
+    for (const n of WORKERS) {
+      real.push(await drain(server, CONTAINER_JOBS, n, 'container', image));
+      console.log(`  container ${String(n).padStart(2)} worker(s): ${CONTAINER_JOBS} builds, ${real.at(-1)!.toFixed(2)} jobs/s (x${(real.at(-1)! / real[0]!).toFixed(2)} vs 1 worker)`);
+    }
+  } else if (!process.env.REPROD_SCALE_IMAGE) {
+    console.log('  container builds skipped: set REPROD_SCALE_IMAGE=<image id with sh> or build the builder image (reprod setup)');
+  }
+  const lat = await claimLatency(server);
+  console.log(
+    `  claim latency with ${QUEUED.toLocaleString('en')} queued (500 claims): p50 ${lat.p50.toFixed(2)} ms, p95 ${lat.p95.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (fill ${lat.fillSecs.toFixed(1)} s)`,
+  );
+} finally {
+  await server.destroy();
+}
