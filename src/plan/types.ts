@@ -35,6 +35,8 @@ export interface PlanOutput {
   path: string;
   /** Expected sha256 (the upstream subject digest), when known. */
   sha256?: string;
+  /** Every expected digest (algorithm -> hex), e.g. npm subjects carry only sha512. */
+  digest?: Record<string, string>;
 }
 
 export interface BuildPlan {
@@ -58,4 +60,12 @@ export interface BuildPlan {
   build: BuildStep[];
   outputs: PlanOutput[];
   limits: PlanLimits;
+  /**
+   * Names of variables the runner fills from the host at run time for the fetch
+   * phase (e.g. the npm registry URL, read from the machine's npm config): they
+   * are deployment facts, so they are never part of the stored plan.
+   */
+  runtimeEnv?: string[];
+  /** Facts a reader of the verdict should know (tool versions differing from upstream …). */
+  notes?: string[];
 }

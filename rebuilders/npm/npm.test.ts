@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { isReprodError } from '../../src/errors.ts';
+import { rebuilderFor } from '../../src/plan/registry.ts';
+import { loadOverride } from '../../src/plan/overrides.ts';
+import { goldenPlanTests } from '../../test/support/golden.ts';
+import { npm, npmPackageId } from './index.ts';
+
+// The real-provenance case is the npm registry's attestation in
+// /work/shared/data/slsa-verifier (a @laurentsimon package), as intake normalises it.
+goldenPlanTests(npm, fileURLToPath(new URL('testdata/', import.meta.url)));
+
+test('npm package URLs map to the tarball npm pack writes', () => {
+  assert.deepEqual(npmPackageId('pkg:npm/%40laurentsimon/provenance-npm-test@1.0.0'), {
+    name: '@laurentsimon/provenance-npm-test',
+    version: '1.0.0',
+    tarball: 'laurentsimon-provenance-npm-test-1.0.0.tgz',
+  });
+  assert.equal(npmPackageId('pkg:npm/left-pad@1.3.0').tarball, 'left-pad-1.3.0.tgz');
+  assert.throws(() => npmPackageId('pkg:npm/../../x@1'), (e) => isReprodError(e, 'PLAN_INVALID'));
+});
+
+test('the registry picks rebuilders by buildType; unknown is UNKNOWN_BUILD_TYPE', () => {
+  assert.equal(rebuilderFor('https://github.com/npm/cli/gha/v2'), npm);
+  assert.equal(rebuilderFor('https://reprod.dev/buildtypes/container/v1').name, 'container');
+  assert.throws(() => rebuilderFor('https://example.test/mystery/v1'), (e) => isReprodError(e, 'UNKNOWN_BUILD_TYPE'));
+});
+
+test('override files are data with a reason; names from attestations cannot escape', async () => {
+  const o = await loadOverride('npm', ['reprod-fixture-npm', '1.0.0']);
+  assert.ok(o?.why);
+  assert.equal(o?.env?.BUILD_FLAVOR, 'release');
+  assert.equal(await loadOverride('npm', ['..', '..', 'package']), undefined);
+  assert.equal(await loadOverride('npm', ['no-such-package', '1.0.0']), undefined);
+});
