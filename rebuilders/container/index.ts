@@ -72,6 +72,7 @@ export const container: Rebuilder = {
   name: 'container',
   buildTypes: [CONTAINER_BUILD_TYPE],
   source,
+  overrideKey: (vc) => (vc.claim.subjects[0] ? [vc.claim.subjects[0].name.split('/').pop()!] : []),
   plan(vc: VerifiedClaim, facts: PlanFacts): BuildPlan {
     const p = params(vc);
     const workdir = p.workdir ?? CONTAINER_WORKDIR;

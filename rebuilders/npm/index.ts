@@ -75,6 +75,10 @@ export const npm: Rebuilder = {
   name: 'npm',
   buildTypes: NPM_BUILD_TYPES,
   source,
+  overrideKey(vc) {
+    const { name, version } = npmPackageId(subject(vc).name);
+    return [...name.split('/'), version];
+  },
   plan(vc: VerifiedClaim, facts: PlanFacts): BuildPlan {
     const subj = subject(vc);
     const pkg = npmPackageId(subj.name);

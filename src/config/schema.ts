@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import * as d from './defaults.ts';
 import { signingSchema } from './signing.ts';
+import { rebuildersSchema } from './rebuilders.ts';
 
 /**
  * The config file's shape. Each section is its own schema so that the part of
@@ -33,7 +34,7 @@ export const configSchema = z.strictObject({
   signing: signingSchema.optional(),
   daemon: z.unknown().optional(),
   store: z.unknown().optional(),
-  rebuilders: z.unknown().optional(),
+  rebuilders: rebuildersSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

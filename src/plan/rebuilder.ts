@@ -14,6 +14,8 @@ export interface Rebuilder {
   readonly buildTypes: readonly string[];
   /** Where the source is: read before planning so the inputs stage can fetch it. */
   source(claim: VerifiedClaim): SourceRef;
+  /** Path parts of this artifact's override file under rebuilders/<name>/overrides/ (npm: name, version). */
+  overrideKey(claim: VerifiedClaim): string[];
   /** The full plan, given the facts gathered about the source and the environment. */
   plan(claim: VerifiedClaim, facts: PlanFacts): BuildPlan;
 }
