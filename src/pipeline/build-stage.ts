@@ -46,6 +46,6 @@ export async function runBuild(plan: BuildPlan, deps: BuildDeps): Promise<BuildR
     fetchNetwork: deps.fetchNetwork,
     logger: deps.logger,
     ...(deps.signal ? { signal: deps.signal } : {}),
-    ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+    ...(deps.onProgress ? { onProgress: (phase: string, detail?: string) => deps.onProgress!(detail ? `${phase}: ${detail}` : phase) } : {}),
   });
 }

@@ -1,0 +1,39 @@
+import type { LoadedConfig } from '../config/load.ts';
+import type { Logger } from '../log/logger.ts';
+import { connectDocker } from '../build/docker.ts';
+import { resolveImage } from '../build/images.ts';
+import { intakeAttestation, loadTrustMaterial } from '../attest/index.ts';
+import { createRebuildContext, type ContextParts, type RebuildContext } from './context.ts';
+
+/**
+ * Connects the pipeline to the real world from a config: the Docker engine,
+ * the trust material intake verifies against, the signer. The CLI and the
+ * daemon both start here.
+ */
+export interface WireOptions {
+  loaded: LoadedConfig;
+  logger: Logger;
+  outDir: string;
+  /** Extra trusted public key files (CLI --trust-key). */
+  trustKeys?: string[];
+  signingKey?: string;
+  sinks?: ContextParts['sinks'];
+  audit?: ContextParts['audit'];
+}
+
+export async function wireContext(opts: WireOptions): Promise<RebuildContext> {
+  const { config } = opts.loaded;
+  const docker = await connectDocker(config.docker.socket);
+  const trust = await loadTrustMaterial(config.trust, opts.loaded.baseDir, { extraKeys: opts.trustKeys ?? [] });
+  return createRebuildContext({
+    loaded: opts.loaded,
+    docker,
+    intake: (bytes, uri) => intakeAttestation(bytes, trust, uri === undefined ? {} : { uri }),
+    resolveImage: (name) => resolveImage(docker, name),
+    logger: opts.logger,
+    outDir: opts.outDir,
+    ...(opts.signingKey ? { signingKey: opts.signingKey } : {}),
+    ...(opts.sinks ? { sinks: opts.sinks } : {}),
+    ...(opts.audit ? { audit: opts.audit } : {}),
+  });
+}
