@@ -46,6 +46,10 @@ export interface JobVerdict extends SubjectVerdict {
 export async function rebuildAttestation(bytes: Uint8Array, ctx: RebuildContext, opts: RebuildOptions = {}): Promise<JobVerdict[]> {
   const clock = new StageClock(opts.onProgress);
   const claims = await clock.run('verify', () => ctx.intake(bytes, opts.uri));
+  const vsa = claims.find((vc) => vc.claim.kind === 'vsa');
+  if (vsa) {
+    throw new ReprodError('UNSUPPORTED_PREDICATE', `the attestation is a verification summary by ${vsa.claim.vsa?.verifierId ?? 'someone'}, not build provenance: there is nothing to rebuild`);
+  }
   const verdicts: JobVerdict[] = [];
   for (const [i, vc] of claims.entries()) {
     const subjects = vc.claim.subjects.filter((s) => opts.subject === undefined || s.name === opts.subject || s.sha256 === opts.subject);
