@@ -4,8 +4,10 @@ import { register as keys } from './keys.ts';
 import { register as audit } from './audit.ts';
 import { register as verify } from './verify.ts';
 import { register as workers } from './workers.ts';
+import { register as rebuild } from './rebuild.ts';
+import { register as demo } from './demo.ts';
 
 /** One entry per subcommand file; each adds its command to the program. */
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
-export const commands: RegisterCommand[] = [keys, audit, verify, workers];
+export const commands: RegisterCommand[] = [keys, audit, verify, workers, rebuild, demo];

@@ -6,8 +6,7 @@ import { ReprodError } from '../errors.ts';
 import { ProgressDisplay } from './progress-display.ts';
 import type { RegisterCommand } from './commands.ts';
 import { EXIT_ERROR, EXIT_NEGATIVE, EXIT_OK } from './program.ts';
-import { rebuildAttestation, type JobVerdict } from '../pipeline/rebuild.ts';
-import { wireContext } from '../pipeline/wire.ts';
+import type { JobVerdict } from '../pipeline/rebuild.ts';
 
 /** Default output folder of `reprod rebuild`. */
 export const DEFAULT_OUT_DIR = 'out';
@@ -36,13 +35,10 @@ export function formatVerdicts(verdicts: JobVerdict[]): string {
 export const register: RegisterCommand = (program: Command, cli) => {
   program
     .command('rebuild')
-    .description(
-      'Verify an attestation, rebuild its artifacts from source in a hermetic container,\n' +
-        'compare the bytes and write signed verdicts (a VSA + rebuild provenance per subject).',
-    )
+    .description('Verify an attestation, rebuild its artifacts from source in a hermetic container, compare the bytes and sign the verdict (a VSA + rebuild provenance per subject)')
     .argument('<attestation>', 'attestation file: Sigstore bundle (v0.1-v0.3), DSSE envelope, in-toto JSONL or npm attestations')
     .option('-c, --config <file>', 'config file (YAML); defaults apply without one')
-    .option('--trust-key <pem>', 'public key (PEM) whose signatures are trusted; repeatable; adds to trust.keys', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--trust-key <pem>', 'public key (PEM) whose signatures are trusted; repeatable; adds to trust.keys', (v: string, acc: string[] = []) => [...acc, v])
     .option('--signing-key <pem>', 'private key (PEM, mode 0600) that signs the verdicts; overrides signing.key')
     .option('-o, --out <dir>', 'output folder: <dir>/<subject sha256>/{verdict.json, vsa.sigstore.json, rebuild.sigstore.json, build.log, …}', DEFAULT_OUT_DIR)
     .option('--artifacts <dir>', "folder with the upstream artifacts, for SUBJECT_MISMATCH checks and diff reports (default: the attestation's folder)")
@@ -57,18 +53,21 @@ export const register: RegisterCommand = (program: Command, cli) => {
         '  reprod rebuild release.sigstore.json --trust-key upstream.pub --signing-key keys/reprod.key --out out/\n' +
         '  cat out/*/verdict.json',
     )
-    .action(async (attestation: string, opts: { config?: string; trustKey: string[]; signingKey?: string; out: string; artifacts?: string; subject?: string; json: boolean }) => {
+    .action(async (attestation: string, opts: { config?: string; trustKey?: string[]; signingKey?: string; out: string; artifacts?: string; subject?: string; json: boolean }) => {
       let bytes: Buffer;
       try {
         bytes = await readFile(attestation);
       } catch (e) {
         throw new ReprodError('USAGE', `cannot read attestation ${attestation}`, { cause: e });
       }
+      // Loaded on use: the pipeline pulls in Docker, git and Sigstore, which other commands don't need.
+      const { wireContext } = await import('../pipeline/wire.ts');
+      const { rebuildAttestation } = await import('../pipeline/rebuild.ts');
       const ctx = await wireContext({
         loaded: loadConfig(opts.config),
         logger: cli.logger(),
         outDir: opts.out,
-        trustKeys: opts.trustKey.map((k) => resolve(k)),
+        trustKeys: (opts.trustKey ?? []).map((k) => resolve(k)),
         ...(opts.signingKey ? { signingKey: opts.signingKey } : {}),
       });
       const display = new ProgressDisplay();
