@@ -7,7 +7,7 @@ import { toReprodError } from '../errors.ts';
 import { createLogger } from '../log/logger.ts';
 import { connectDocker } from '../build/docker.ts';
 import { resolveImage } from '../build/images.ts';
-import { generateKeyFiles } from '../publish/index.ts';
+import { DirectorySink, generateKeyFiles } from '../publish/index.ts';
 import { rebuildAttestation } from '../pipeline/rebuild.ts';
 import { wireContext } from '../pipeline/wire.ts';
 import { ProgressDisplay } from './progress-display.ts';
@@ -42,7 +42,7 @@ export async function runDemo(opts: { dir: string; only?: string[]; out?: NodeJS
   const out = opts.out ?? process.stdout;
   const say = (s: string) => out.write(`${s}\n`);
   const dir = resolve(opts.dir);
-  const logger = createLogger({ level: process.env.REPROD_LOG_LEVEL ?? 'warn' });
+  const logger = createLogger({ level: process.env.REPROD_LOG_LEVEL ?? 'error' });
   say(`reprod demo — working in ${relative(process.cwd(), dir) || '.'}`);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -65,6 +65,7 @@ export async function runDemo(opts: { dir: string; only?: string[]; out?: NodeJS
   const configFile = join(dir, 'reprod.yaml');
   await writeFile(configFile, `# written by reprod demo\n${JSON.stringify(raw, null, 2)}\n`);
   const ctx = await wireContext({ loaded: { config: parseConfig(raw, configFile), baseDir: dir, path: configFile }, logger, outDir: join(dir, 'out') });
+  say(`   upstream key ${relative(process.cwd(), fixtures.key.publicPath)}, reprod key ${relative(process.cwd(), reprodKey.publicPath)}, config ${relative(process.cwd(), configFile)}`);
 
   say('3. Rebuilding every attestation');
   const rows: Row[] = [];
@@ -72,7 +73,9 @@ export async function runDemo(opts: { dir: string; only?: string[]; out?: NodeJS
     say(`\n── ${c.name}: ${c.description}`);
     const display = new ProgressDisplay();
     try {
-      const [v] = await rebuildAttestation(await readFile(c.attestation), ctx, { uri: c.attestation, onProgress: display.handle });
+      // One output tree per case: several cases share a subject digest (the hostile hello-c variants).
+      const caseCtx = { ...ctx, publish: { ...ctx.publish, directory: new DirectorySink(join(dir, 'out', c.name)) } };
+      const [v] = await rebuildAttestation(await readFile(c.attestation), caseCtx, { uri: c.attestation, onProgress: display.handle });
       const got = v!.error ? `error[${v!.error.code}]` : v!.outcome;
       rows.push({ c, got, dir: v!.dir, ok: got === expected(c) });
     } catch (e) {
