@@ -1,0 +1,88 @@
+import { readFile, stat } from 'node:fs/promises';
+import { createTwoFilesPatch } from 'diff';
+import type { DiffHints, DiffSummary } from './run.ts';
+
+/**
+ * The diff of a control output and an experiment output. It is the diff
+ * engine's (src/compare) when that module is present; until then, and for
+ * anything it cannot load, a small built-in diff: unified text diff for text,
+ * first differing offset with hex context for binary. The engine is loaded
+ * lazily so `reprod check` also runs in trees without it.
+ */
+interface CompareModule {
+  diffFiles: (a: string, b: string, opts?: Record<string, unknown>) => Promise<unknown>;
+  renderReport: (report: unknown, format: 'text' | 'json' | 'html', opts?: Record<string, unknown>) => string;
+}
+
+const COMPARE_MODULE = '../compare/index.ts';
+const FALLBACK_MAX_BYTES = 16 * 1024 * 1024;
+
+async function loadCompare(): Promise<CompareModule | undefined> {
+  try {
+    const m = (await import(COMPARE_MODULE)) as Partial<CompareModule>;
+    return typeof m.diffFiles === 'function' && typeof m.renderReport === 'function' ? (m as CompareModule) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The classified causes of a diff engine report, whatever nesting it uses. */
+function causesOf(report: unknown): DiffSummary['causes'] {
+  const out = new Map<string, DiffSummary['causes'][number]>();
+  const differences = (report as { differences?: { causes?: { cause: string; evidence?: unknown; fix?: string }[] }[] }).differences ?? [];
+  for (const d of differences) {
+    for (const c of d.causes ?? []) {
+      if (!out.has(c.cause)) {
+        const evidence = typeof c.evidence === 'string' ? c.evidence : c.evidence === undefined ? undefined : JSON.stringify(c.evidence);
+        out.set(c.cause, { cause: c.cause, ...(evidence ? { evidence: evidence.slice(0, 300) } : {}), ...(c.fix ? { fix: c.fix } : {}) });
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+function isText(buf: Buffer): boolean {
+  return !buf.subarray(0, 8192).includes(0);
+}
+
+function hexContext(buf: Buffer, at: number): string {
+  const start = Math.max(0, at - 16);
+  const slice = buf.subarray(start, at + 32);
+  const ascii = [...slice].map((c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.')).join('');
+  return `${start.toString(16).padStart(8, '0')}: ${slice.toString('hex').replace(/(..)/g, '$1 ').trim()}  |${ascii}|`;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The built-in diff, used without the engine. */
+export async function fallbackDiff(a: string, b: string): Promise<DiffSummary> {
+  const [sa, sb] = await Promise.all([stat(a), stat(b)]);
+  if (sa.size > FALLBACK_MAX_BYTES || sb.size > FALLBACK_MAX_BYTES) {
+    const text = `sizes ${sa.size} and ${sb.size} bytes; too large for the built-in diff\n`;
+    return { report: { identical: false, sizes: [sa.size, sb.size] }, causes: [], text, html: `<pre>${escapeHtml(text)}</pre>` };
+  }
+  const [ba, bb] = await Promise.all([readFile(a), readFile(b)]);
+  let text: string;
+  if (isText(ba) && isText(bb)) {
+    text = createTwoFilesPatch('control', 'experiment', ba.toString('utf8'), bb.toString('utf8'), '', '', { context: 3 });
+  } else {
+    let at = 0;
+    while (at < ba.length && at < bb.length && ba[at] === bb[at]) at++;
+    text = `binary files differ from byte ${at} (sizes ${ba.length} / ${bb.length})\n  control     ${hexContext(ba, at)}\n  experiment  ${hexContext(bb, at)}\n`;
+  }
+  return { report: { identical: false, builtin: true, text }, causes: [], text, html: `<pre>${escapeHtml(text)}</pre>` };
+}
+
+export async function diffOutputs(a: string, b: string, hints: DiffHints): Promise<DiffSummary> {
+  const engine = await loadCompare();
+  if (!engine) return fallbackDiff(a, b);
+  const report = await engine.diffFiles(a, b, { hints, labels: ['control', 'experiment'] });
+  return {
+    report,
+    causes: causesOf(report),
+    text: engine.renderReport(report, 'text', { color: false }),
+    html: engine.renderReport(report, 'html'),
+  };
+}
