@@ -1,5 +1,5 @@
 import type { BuiltOutput } from '../build/types.ts';
-import { ReprodError, toReprodError } from '../errors.ts';
+import { ReprodError, toReprodError, type ErrorCode } from '../errors.ts';
 import type { BuildPlan } from '../plan/types.ts';
 import { bisect } from './bisect.ts';
 import { scanFile, type CanaryHit } from './canary.ts';
@@ -84,7 +84,8 @@ export async function runCheck(opts: CheckOptions, deps: CheckDeps): Promise<Che
 
   const control = await build([], 'control', opts.runs + (active.length > 0 ? 1 + 2 * log2ceil(active.length) : 0));
   if (!control.ok) {
-    throw new ReprodError('BUILD_FAILED', `the control build failed (${control.error.code}): ${control.error.message}`, { details: { error: control.error } });
+    // The control's own failure code (BUILD_FAILED, OUTPUT_MISSING …) is the answer: no variation is to blame.
+    throw new ReprodError(control.error.code as ErrorCode, `the control build failed: ${control.error.message}`, { details: { error: control.error } });
   }
   const report: CheckReport = {
     reprodCheckVersion: 1,

@@ -1,0 +1,123 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type Docker from 'dockerode';
+import { limitsSchema } from '../../src/config/schema.ts';
+import { renderCheck } from '../../src/check/report.ts';
+import { checkWithDocker, controlPlan } from '../../src/check/runner.ts';
+import { connectEngine } from '../../src/check/setup.ts';
+import { VARIATIONS, type VariationName } from '../../src/check/variations.ts';
+import { checkImageId } from '../support/check-image.ts';
+
+/**
+ * `reprod check` on the fixture projects, every build in a real container.
+ * Each fixture breaks under exactly one variation: the check must name it and
+ * only it, under the full default variation set (bisection included).
+ */
+const FIXTURES = fileURLToPath(new URL('../../fixtures/check/', import.meta.url));
+const CACHE = join(fileURLToPath(new URL('../../', import.meta.url)), '.reprod');
+
+interface Fixture {
+  build: string;
+  outputs: string[];
+  breaks: string[];
+  /** Differs from build to build with no variation at all. */
+  nondeterministic?: boolean;
+}
+
+let docker: Docker;
+let imageId: string;
+
+before(async () => {
+  docker = await connectEngine('/var/run/docker.sock');
+  imageId = await checkImageId(docker);
+});
+
+async function fixture(name: string): Promise<Fixture> {
+  return JSON.parse(await readFile(join(FIXTURES, name, 'check.json'), 'utf8')) as Fixture;
+}
+
+async function check(name: string, variations: readonly VariationName[] = VARIATIONS, runs = 1) {
+  const fx = await fixture(name);
+  const control = controlPlan({
+    imageId,
+    imageRef: 'test',
+    build: fx.build,
+    outputs: fx.outputs,
+    sourceDateEpoch: 1700000000,
+    source: { repo: join(FIXTURES, name), commit: '' },
+    limits: limitsSchema.parse({ timeoutSeconds: 120 }),
+  });
+  const report = await checkWithDocker({
+    docker,
+    control,
+    sourceDir: join(FIXTURES, name),
+    variations: [...variations],
+    runs,
+    cacheDir: CACHE,
+    source: { dir: name },
+  });
+  return { fx, report };
+}
+
+const names = (await readdir(FIXTURES, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+
+for (const name of names) {
+  if ((await fixture(name)).nondeterministic) continue;
+  test(`fixture ${name}: check names exactly the variation that breaks it`, async () => {
+    const { fx, report } = await check(name);
+    const skipped = report.variations.filter((v) => v.status === 'skipped');
+    assert.deepEqual(skipped, [], `variations skipped on this host: ${JSON.stringify(skipped)}`);
+    const breaking = report.variations.filter((v) => v.status === 'breaks').map((v) => v.name);
+    assert.deepEqual(breaking, fx.breaks);
+    assert.equal(report.reproducible, fx.breaks.length === 0);
+    assert.deepEqual(report.findings.map((f) => f.variations), fx.breaks.length === 0 ? [] : [fx.breaks]);
+    if (fx.breaks.length === 0) {
+      // Reproducible: the control and the all-at-once experiment, nothing more.
+      assert.equal(report.builds, 2);
+    } else {
+      const finding = report.findings[0]!;
+      assert.equal(finding.outputs[0]!.name, fx.outputs[0]);
+      assert.ok(finding.outputs[0]!.diff, 'the differing output is diffed');
+      assert.ok(report.builds <= 11, `${report.builds} builds`);
+      assert.ok(finding.buildsToIsolate <= report.builds);
+    }
+  });
+}
+
+test('canaries: the report shows the bytes where the hostname and the build path leaked', async () => {
+  const host = await check('hostname', ['hostname', 'umask', 'timezone']);
+  const hit = host.report.findings[0]!.outputs[0]!.canaries[0]!;
+  assert.equal(hit.canary, 'reprod-canary-host');
+  assert.equal(hit.offset, 'built on host '.length);
+  const path = await check('build-path', ['build-path', 'home']);
+  const hits = path.report.findings[0]!.outputs[0]!.canaries;
+  assert.ok(hits.some((h) => h.canary === '/build/reprod-canary-path' && h.context.includes('/build/reprod-canary-path/hello.c')));
+});
+
+test('formats: JSON parses with the per-variation verdicts; HTML and text name the culprit', async () => {
+  const { report } = await check('locale', ['locale', 'hostname']);
+  const json = JSON.parse(renderCheck(report, 'json')) as { reprodCheckVersion: number; variations: { name: string; status: string }[] };
+  assert.equal(json.reprodCheckVersion, 1);
+  assert.deepEqual(
+    json.variations.map((v) => [v.name, v.status]),
+    [
+      ['locale', 'breaks'],
+      ['hostname', 'stable'],
+    ],
+  );
+  assert.match(renderCheck(report, 'html'), /Not reproducible: locale/);
+  assert.match(renderCheck(report, 'text'), /NOT REPRODUCIBLE: locale/);
+  // The diff shows the reordered lines.
+  assert.match(report.findings[0]!.outputs[0]!.diff!.text, /Zebra/);
+});
+
+test('runs: repeated control builds expose nondeterminism no variation explains', async () => {
+  const { report } = await check('random', ['hostname'], 2);
+  assert.equal(report.reproducible, false);
+  assert.ok(report.nondeterministic);
+  assert.deepEqual(report.findings[0]!.variations, []);
+  assert.equal(report.variations[0]!.status, 'untested');
+});

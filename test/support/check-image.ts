@@ -1,0 +1,47 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type Docker from 'dockerode';
+import { resolveCheckImage } from '../../src/check/setup.ts';
+
+/**
+ * The image `reprod check` tests build in: the builder image (`bookworm-build`,
+ * from test/support/docker.ts when that helper exists), else a minimal
+ * bookworm + build-essential made here with mmdebstrap and imported once.
+ */
+const run = promisify(execFile);
+const FALLBACK = 'reprod-check/bookworm-fallback:1';
+let cached: Promise<string> | undefined;
+
+async function fromBuilder(): Promise<string | undefined> {
+  try {
+    const helper = (await import('./docker.ts' as string)) as { builderImageId?: () => Promise<string> };
+    return helper.builderImageId ? await helper.builderImageId() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function fallback(docker: Docker): Promise<string> {
+  const have = await resolveCheckImage(docker, FALLBACK).catch(() => undefined);
+  if (have) return have;
+  const dir = await mkdtemp(join(tmpdir(), 'reprod-check-image-'));
+  try {
+    const tar = join(dir, 'rootfs.tar');
+    await run('mmdebstrap', ['--variant=apt', '--include=build-essential', '--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*', 'bookworm', tar], {
+      env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    await run('docker', ['import', '--change', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', tar, FALLBACK]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return resolveCheckImage(docker, FALLBACK);
+}
+
+export function checkImageId(docker: Docker): Promise<string> {
+  cached ??= (async () => (await fromBuilder()) ?? (await resolveCheckImage(docker, 'bookworm-build').catch(() => undefined)) ?? (await fallback(docker)))();
+  return cached;
+}
