@@ -17,6 +17,18 @@ export const NPM_BUILD_TYPES = [
   'https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1',
 ] as const;
 
+/** The build's first step prints this marker with the image's node and npm versions. */
+export const TOOLS_MARKER = 'reprod-tools:';
+
+/** Reads `reprod-tools: node=v18.19.0 npm=9.2.0` from a build log. */
+export function toolsFromLog(log: string): { node?: string; npm?: string } {
+  const line = log.split('\n').find((l) => l.startsWith(TOOLS_MARKER));
+  if (!line) return {};
+  const node = /node=v?(\S+)/.exec(line)?.[1];
+  const npmV = /npm=(\S+)/.exec(line)?.[1];
+  return { ...(node ? { node } : {}), ...(npmV ? { npm: npmV } : {}) };
+}
+
 /** The host's npm registry URL is handed to the fetch phase under this name at run time. */
 export const NPM_REGISTRY_ENV = 'NPM_CONFIG_REGISTRY';
 
@@ -56,16 +68,15 @@ function inDir(dir: string | undefined, argv: string[]): string[] {
   return ['sh', '-c', `cd "$1" && shift && exec "$@"`, 'sh', dir, ...argv];
 }
 
-function versionNotes(facts: PlanFacts): string[] {
+function versionNotes(facts: PlanFacts, have: { node?: string; npm?: string } = facts.imageTools ?? {}): string[] {
   const notes: string[] = [];
   const up = facts.npm ?? {};
-  const have = facts.imageTools ?? {};
   if (up.npmVersion === undefined && up.nodeVersion === undefined) notes.push('the registry recorded no npm/node versions for this package version');
   for (const [tool, want, got] of [
     ['npm', up.npmVersion, have.npm],
     ['node', up.nodeVersion, have.node],
   ] as const) {
-    if (want !== undefined && got !== undefined && want !== got) notes.push(`upstream packed with ${tool} ${want}; the builder image has ${tool} ${got}`);
+    if (want !== undefined && got !== undefined && want.replace(/^v/, '') !== got.replace(/^v/, '')) notes.push(`upstream packed with ${tool} ${want}; the builder image has ${tool} ${got}`);
   }
   if (facts.override) notes.push(`override applied: ${facts.override.why}`);
   return notes;
@@ -78,6 +89,11 @@ export const npm: Rebuilder = {
   overrideKey(vc) {
     const { name, version } = npmPackageId(subject(vc).name);
     return [...name.split('/'), version];
+  },
+  notesAfterBuild(facts: PlanFacts, log: string): string[] {
+    const seen = toolsFromLog(log);
+    // Only the version comparison: the plan's own notes are already in the verdict.
+    return seen.node || seen.npm ? versionNotes({ ...facts, override: undefined, npm: facts.npm ?? {} }, seen).filter((n) => n.startsWith('upstream packed')) : [];
   },
   plan(vc: VerifiedClaim, facts: PlanFacts): BuildPlan {
     const subj = subject(vc);
@@ -100,6 +116,8 @@ export const npm: Rebuilder = {
     const build: BuildStep[] = facts.override?.command
       ? [{ name: 'build', run: inDir(dir, facts.override.command) }]
       : [
+          // Printed so the verdict can say when the image's tools differ from upstream's.
+          { name: 'tool versions', run: ['sh', '-c', `echo "${TOOLS_MARKER} node=$(node --version) npm=$(npm --version)"`] },
           { name: 'build script', run: inDir(dir, ['npm', 'run', '--if-present', 'build']) },
           { name: 'npm pack', run: inDir(dir, ['npm', 'pack', '--offline']) },
         ];

@@ -34,3 +34,14 @@ test('override files are data with a reason; names from attestations cannot esca
   assert.equal(await loadOverride('npm', ['..', '..', 'package']), undefined);
   assert.equal(await loadOverride('npm', ['no-such-package', '1.0.0']), undefined);
 });
+
+test('after the build, differing node/npm versions become notes (never failures)', () => {
+  const facts = { limits: {} as never, commitTime: 0, npm: { npmVersion: '10.8.2', nodeVersion: 'v20.17.0' } };
+  const log = 'added 0 packages\nreprod-tools: node=v18.19.0 npm=9.2.0\n';
+  assert.deepEqual(npm.notesAfterBuild!(facts, log), [
+    'upstream packed with npm 10.8.2; the builder image has npm 9.2.0',
+    'upstream packed with node v20.17.0; the builder image has node 18.19.0',
+  ]);
+  assert.deepEqual(npm.notesAfterBuild!({ ...facts, npm: { npmVersion: '9.2.0', nodeVersion: '18.19.0' } }, log), []);
+  assert.deepEqual(npm.notesAfterBuild!(facts, 'no marker'), []);
+});

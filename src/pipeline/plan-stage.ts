@@ -30,7 +30,7 @@ export function pickRebuilder(vc: VerifiedClaim): Planned {
   return { rebuilder, source: rebuilder.source(vc) };
 }
 
-export async function makePlan(vc: VerifiedClaim, rebuilder: Rebuilder, commitTime: number, deps: PlanDeps): Promise<BuildPlan> {
+export async function makePlan(vc: VerifiedClaim, rebuilder: Rebuilder, commitTime: number, deps: PlanDeps): Promise<{ plan: BuildPlan; facts: PlanFacts }> {
   const facts: PlanFacts = { limits: planLimits(deps.config.limits), commitTime };
   const override = await loadOverride(rebuilder.name, rebuilder.overrideKey(vc));
   if (override) facts.override = override;
@@ -48,5 +48,5 @@ export async function makePlan(vc: VerifiedClaim, rebuilder: Rebuilder, commitTi
       }
     }
   }
-  return rebuilder.plan(vc, facts);
+  return { plan: rebuilder.plan(vc, facts), facts };
 }

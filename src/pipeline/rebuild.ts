@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Subject, VerifiedClaim } from '../attest/types.ts';
 import type { BuildResult } from '../build/types.ts';
@@ -63,6 +63,21 @@ export async function rebuildAttestation(bytes: Uint8Array, ctx: RebuildContext,
   return verdicts;
 }
 
+/** The start of a build log (tool-version markers come early; logs may be large). */
+async function logHead(path: string, bytes = 1 << 20): Promise<string> {
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const { buffer, bytesRead } = await fh.read(Buffer.alloc(bytes), 0, bytes, 0);
+      return buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return '';
+  }
+}
+
 function errorOf(e: unknown): { code: string; message: string } {
   const err = toReprodError(e);
   return { code: err.code, message: err.message };
@@ -90,7 +105,8 @@ async function rebuildClaim(vc: VerifiedClaim, subjects: Subject[], ctx: Rebuild
       }),
     );
     source = { repo: ref.repo, commit: ref.commit, cached: fetched.cached };
-    plan = await makePlan(vc, rebuilder, fetched.meta.commitTime, { config: ctx.config, resolveImage: ctx.resolveImage, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const planned = await makePlan(vc, rebuilder, fetched.meta.commitTime, { config: ctx.config, resolveImage: ctx.resolveImage, ...(opts.signal ? { signal: opts.signal } : {}) });
+    plan = planned.plan;
     notes.push(...(plan.notes ?? []));
     // A published file that is not what the attestation claims is refused before any build.
     for (const s of subjects) {
@@ -117,6 +133,7 @@ async function rebuildClaim(vc: VerifiedClaim, subjects: Subject[], ctx: Rebuild
           onProgress: (m) => clock.info('build', m),
         }),
       );
+      if (rebuilder.notesAfterBuild) notes.push(...rebuilder.notesAfterBuild(planned.facts, await logHead(result.logPath)));
       for (const [s, r] of results) {
         if (r.error) continue;
         try {

@@ -18,6 +18,8 @@ export interface Rebuilder {
   overrideKey(claim: VerifiedClaim): string[];
   /** The full plan, given the facts gathered about the source and the environment. */
   plan(claim: VerifiedClaim, facts: PlanFacts): BuildPlan;
+  /** Notes drawn from the build log once the build ran (e.g. tool versions differing from upstream). */
+  notesAfterBuild?(facts: PlanFacts, log: string): string[];
 }
 
 export interface SourceRef {
