@@ -7,6 +7,11 @@ import { gunzipSync } from 'node:zlib';
  * context around each hit. gzip outputs are searched inside as well, since
  * the interesting bytes of a .tar.gz are compressed.
  */
+export interface Canary {
+  variation: string;
+  canary: string;
+}
+
 export interface CanaryHit {
   canary: string;
   /** The variation the canary belongs to. */
@@ -33,9 +38,9 @@ function printable(buf: Buffer, start: number, end: number): string {
 }
 
 /** Pure: every hit of every canary in `buf`, in offset order, capped. */
-export function findCanaries(buf: Buffer, canaries: Record<string, string>, layer: CanaryHit['layer'] = 'file'): CanaryHit[] {
+export function findCanaries(buf: Buffer, canaries: readonly Canary[], layer: CanaryHit['layer'] = 'file'): CanaryHit[] {
   const hits: CanaryHit[] = [];
-  for (const [variation, canary] of Object.entries(canaries)) {
+  for (const { variation, canary } of canaries) {
     const needle = Buffer.from(canary);
     for (let at = buf.indexOf(needle); at >= 0 && hits.length < CANARY_MAX_HITS * 4; at = buf.indexOf(needle, at + needle.length)) {
       hits.push({ canary, variation, layer, offset: at, context: printable(buf, at - CONTEXT, at + needle.length + CONTEXT) });
@@ -55,8 +60,8 @@ async function head(path: string, bytes: number): Promise<Buffer> {
   }
 }
 
-export async function scanFile(path: string, canaries: Record<string, string>): Promise<CanaryHit[]> {
-  if (Object.keys(canaries).length === 0) return [];
+export async function scanFile(path: string, canaries: readonly Canary[]): Promise<CanaryHit[]> {
+  if (canaries.length === 0) return [];
   const buf = await head(path, CANARY_SCAN_BYTES);
   const hits = findCanaries(buf, canaries);
   if (buf[0] === 0x1f && buf[1] === 0x8b) {

@@ -80,6 +80,7 @@ export async function runInContainer(docker: Docker, plan: BuildPlan, opts: Cont
       Cmd: ['sh', '-c', containerScript(plan)],
       Env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`),
       Hostname: plan.hostname,
+      ...(plan.domainname ? { Domainname: plan.domainname } : {}),
       User: `${uid}:${gid}`,
       WorkingDir: '/',
       Labels: { [CONTAINER_LABEL]: opts.jobId },

@@ -24,6 +24,7 @@ function draftOf(plan: BuildPlan): Draft {
   return {
     workdir: plan.workdir,
     hostname: plan.hostname,
+    domainname: plan.domainname,
     user: plan.user,
     env: Object.entries(plan.env),
     prelude: ['umask 022'],
@@ -55,6 +56,8 @@ export function experimentPlan(control: BuildPlan, variations: readonly Variatio
     limits: d.cpus === undefined ? control.limits : { ...control.limits, cpus: Math.min(control.limits.cpus, d.cpus) },
     notes: [...(control.notes ?? []), `reprod check experiment: ${setKey(sorted)}`],
   };
+  if (d.domainname === undefined) delete plan.domainname;
+  else plan.domainname = d.domainname;
   if (d.user === undefined) delete plan.user;
   else plan.user = d.user;
   // Outputs are relative to the workdir; absolute ones under the control workdir move with it.

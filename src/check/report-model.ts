@@ -12,7 +12,7 @@ export interface VariationResult {
   status: 'stable' | 'breaks' | 'skipped' | 'untested';
   control: string;
   experiment: string;
-  canary?: string;
+  canaries?: string[];
   reason?: string;
 }
 

@@ -2,7 +2,7 @@ import type { BuiltOutput } from '../build/types.ts';
 import { ReprodError, toReprodError, type ErrorCode } from '../errors.ts';
 import type { BuildPlan } from '../plan/types.ts';
 import { bisect } from './bisect.ts';
-import { scanFile, type CanaryHit } from './canary.ts';
+import { scanFile, type Canary, type CanaryHit } from './canary.ts';
 import { experimentPlan, setKey, type Experiment } from './experiment.ts';
 import type { CheckReport, Finding, OutputDifference, VariationResult } from './report-model.ts';
 import { SPECS, unavailable, type HostFacts, type VariationName } from './variations.ts';
@@ -20,7 +20,7 @@ export interface DiffHints {
   buildPaths: string[];
   hostnames: string[];
   users: string[];
-  canaries: Record<string, string>;
+  canaries: Canary[];
 }
 
 /** What the diff engine says about one pair of files, ready to embed. */
@@ -164,7 +164,7 @@ function variationResult(name: VariationName, status: VariationResult['status'],
     status,
     control: spec.control,
     experiment: spec.experiment,
-    ...(spec.canary ? { canary: spec.canary } : {}),
+    ...(spec.canaries ? { canaries: spec.canaries } : {}),
     ...(status === 'skipped' && reason ? { reason } : {}),
   };
 }
@@ -175,16 +175,16 @@ function finish(report: CheckReport, builds: number, started: number): CheckRepo
   return report;
 }
 
-/** The canaries of every variation, keyed by variation name. */
-export function allCanaries(): Record<string, string> {
-  return Object.fromEntries(Object.values(SPECS).filter((s) => s.canary).map((s) => [s.name, s.canary!]));
+/** The canaries of every variation. */
+export function allCanaries(): Canary[] {
+  return Object.values(SPECS).flatMap((s) => (s.canaries ?? []).map((canary) => ({ variation: s.name, canary })));
 }
 
 function hintsFor(): DiffHints {
   return {
-    buildPaths: [SPECS['build-path'].canary!],
-    hostnames: [SPECS.hostname.canary!],
-    users: [SPECS.user.canary!],
+    buildPaths: SPECS['build-path'].canaries ?? [],
+    hostnames: SPECS.hostname.canaries ?? [],
+    users: SPECS.user.canaries ?? [],
     canaries: allCanaries(),
   };
 }
@@ -208,7 +208,7 @@ async function explain(
     const diff: OutputDifference = { name, controlSha256: a.sha256, ...(b ? { experimentSha256: b.sha256 } : {}), canaries: [] };
     if (b) {
       // Only the canaries of the variations that break can be the cause; others would be noise.
-      const canaries = Object.fromEntries(Object.entries(allCanaries()).filter(([v]) => variations.includes(v as VariationName)));
+      const canaries = allCanaries().filter((c) => variations.includes(c.variation as VariationName));
       diff.canaries = await scanFile(b.path, canaries).catch((): CanaryHit[] => []);
       try {
         diff.diff = await deps.diff(a.path, b.path, hintsFor());

@@ -39,6 +39,7 @@ export const CLOCK_SHIFT = '+398d';
 
 export const CANARY = {
   hostname: 'reprod-canary-host',
+  domain: 'reprod-canary-domain',
   buildPath: '/build/reprod-canary-path',
   user: 'reprod-canary-user',
   uid: '1234',
@@ -52,6 +53,7 @@ export const CANARY = {
 export interface Draft {
   workdir: string;
   hostname: string;
+  domainname: string | undefined;
   user: string | undefined;
   /** Ordered: the `env` variation changes the order. */
   env: [string, string][];
@@ -69,8 +71,8 @@ export interface VariationSpec {
   /** What the control build does, and what the experiment does instead. */
   control: string;
   experiment: string;
-  /** The recognisable value that may show up in outputs. */
-  canary?: string;
+  /** The recognisable values that may show up in outputs. */
+  canaries?: string[];
   needs?: AssetName;
   /** Host facts the variation needs to differ from the control at all. */
   requires?: (host: HostFacts) => string | undefined;
@@ -114,7 +116,7 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'build-path',
     control: 'the fixed build path',
     experiment: CANARY.buildPath,
-    canary: CANARY.buildPath,
+    canaries: [CANARY.buildPath],
     apply: (d) => {
       d.workdir = CANARY.buildPath;
     },
@@ -131,7 +133,7 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'timezone',
     control: 'TZ=UTC',
     experiment: `TZ=${CANARY.timezone}-14 (UTC+14)`,
-    canary: CANARY.timezone,
+    canaries: [CANARY.timezone],
     apply: (d) => setEnv(d, 'TZ', `${CANARY.timezone}-14`),
   },
   locale: {
@@ -148,18 +150,19 @@ export const SPECS: Record<VariationName, VariationSpec> = {
   },
   hostname: {
     name: 'hostname',
-    control: 'the fixed hostname',
-    experiment: CANARY.hostname,
-    canary: CANARY.hostname,
+    control: 'the fixed hostname, no domain name',
+    experiment: `hostname ${CANARY.hostname}, domain name ${CANARY.domain}`,
+    canaries: [CANARY.hostname, CANARY.domain],
     apply: (d) => {
       d.hostname = CANARY.hostname;
+      d.domainname = CANARY.domain;
     },
   },
   user: {
     name: 'user',
     control: 'root (uid 0), USER/LOGNAME unset',
     experiment: `uid:gid ${CANARY.uid}:${CANARY.uid}, USER=LOGNAME=${CANARY.user}`,
-    canary: CANARY.user,
+    canaries: [CANARY.user],
     apply: (d) => {
       d.user = `${CANARY.uid}:${CANARY.uid}`;
       setEnv(d, 'USER', CANARY.user);
@@ -170,14 +173,14 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'home',
     control: "the image's HOME",
     experiment: `HOME=${CANARY.home}`,
-    canary: CANARY.home,
+    canaries: [CANARY.home],
     apply: (d) => setEnv(d, 'HOME', CANARY.home),
   },
   env: {
     name: 'env',
     control: 'the plan environment, in order',
     experiment: `the environment reversed, plus REPROD_CANARY=${CANARY.env}`,
-    canary: CANARY.env,
+    canaries: [CANARY.env],
     apply: (d) => {
       d.env = [...d.env].reverse();
       d.env.push(['REPROD_CANARY', CANARY.env]);
@@ -187,7 +190,7 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'path',
     control: "the image's PATH",
     experiment: `${CANARY.pathDir} prepended to PATH`,
-    canary: CANARY.pathDir,
+    canaries: [CANARY.pathDir],
     apply: (d) => {
       d.prelude.push(`export PATH=${CANARY.pathDir}:"$PATH"`);
     },

@@ -51,6 +51,8 @@ export interface BuildPlan {
   /** `uid:gid` to build as; root (with no capabilities) when absent. */
   user?: string;
   hostname: string;
+  /** NIS domain name (`domainname`, the UTS domain); the engine's default (none) when absent. */
+  domainname?: string;
   /** Environment of every step; always holds SOURCE_DATE_EPOCH, TZ, LC_ALL. */
   env: Record<string, string>;
   /** Steps that may use the network; they only produce pinned inputs. */
