@@ -60,45 +60,60 @@ async function atomically(target: string, make: (tmp: string) => Promise<void>):
   });
 }
 
-export async function prepareAssets(cacheDir: string): Promise<PreparedAssets> {
+async function prepareFaketime(dir: string): Promise<void> {
+  const lib = await firstExisting(FAKETIME_CANDIDATES);
+  if (!lib) throw new Error('libfaketime is not installed on this host: apt-get install -y faketime');
+  await atomically(join(dir, 'libfaketime.so.1'), (tmp) => copyFile(lib, tmp));
+}
+
+async function prepareShim(dir: string): Promise<void> {
+  await atomically(join(dir, 'readdir-reverse.so'), async (tmp) => {
+    const scratch = await mkdtemp(join(dir, 'cc-'));
+    try {
+      const src = join(scratch, 'readdir-reverse.c');
+      await copyFile(SHIM_SOURCE, src);
+      await run('cc', ['-shared', '-fPIC', '-O2', '-o', tmp, src, '-ldl']);
+    } catch (e) {
+      throw new Error(`could not compile the readdir shim with the host's cc (${(e as Error).message.split('\n')[0]}): apt-get install -y gcc libc6-dev`);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+}
+
+async function prepareLocale(dir: string): Promise<void> {
+  const [lang, charset] = EXPERIMENT_LOCALE.split('.') as [string, string];
+  await mkdir(join(dir, 'locale'), { recursive: true });
+  await atomically(join(dir, 'locale', EXPERIMENT_LOCALE), async (tmp) => {
+    try {
+      await run('localedef', ['-i', lang, '-f', charset, tmp]);
+    } catch (e) {
+      throw new Error(`could not compile ${EXPERIMENT_LOCALE} with the host's localedef (${(e as Error).message.split('\n')[0]}): apt-get install -y locales`);
+    }
+  });
+}
+
+const PREPARE: Record<AssetName, (dir: string) => Promise<void>> = {
+  faketime: prepareFaketime,
+  'readdir-shim': prepareShim,
+  locale: prepareLocale,
+};
+
+/** Prepares the assets in `wanted` (all by default); each failure makes only that asset missing. */
+export async function prepareAssets(cacheDir: string, wanted: readonly AssetName[] = ['faketime', 'readdir-shim', 'locale']): Promise<PreparedAssets> {
   const shim = await readFile(SHIM_SOURCE);
   // The folder name changes with the shim source, so an edited shim is recompiled.
   const dir = join(cacheDir, `check-assets-${createHash('sha256').update(shim).digest('hex').slice(0, 12)}`);
   await mkdir(dir, { recursive: true });
   const available = new Set<AssetName>();
   const missing: PreparedAssets['missing'] = {};
-
-  const faketime = await firstExisting(FAKETIME_CANDIDATES);
-  if (faketime) {
-    await atomically(join(dir, 'libfaketime.so.1'), (tmp) => copyFile(faketime, tmp));
-    available.add('faketime');
-  } else missing.faketime = 'libfaketime is not installed on this host: apt-get install -y faketime';
-
-  try {
-    await atomically(join(dir, 'readdir-reverse.so'), async (tmp) => {
-      const scratch = await mkdtemp(join(dir, 'cc-'));
-      try {
-        const src = join(scratch, 'readdir-reverse.c');
-        await copyFile(SHIM_SOURCE, src);
-        await run('cc', ['-shared', '-fPIC', '-O2', '-o', tmp, src, '-ldl']);
-      } finally {
-        await rm(scratch, { recursive: true, force: true });
-      }
-    });
-    available.add('readdir-shim');
-  } catch (e) {
-    missing['readdir-shim'] = `could not compile the readdir shim with the host's cc (${(e as Error).message.split('\n')[0]}): apt-get install -y gcc libc6-dev`;
-  }
-
-  try {
-    const [lang, charset] = EXPERIMENT_LOCALE.split('.') as [string, string];
-    await mkdir(join(dir, 'locale'), { recursive: true });
-    await atomically(join(dir, 'locale', EXPERIMENT_LOCALE), async (tmp) => {
-      await run('localedef', ['-i', lang, '-f', charset, tmp]);
-    });
-    available.add('locale');
-  } catch (e) {
-    missing.locale = `could not compile ${EXPERIMENT_LOCALE} with the host's localedef (${(e as Error).message.split('\n')[0]}): apt-get install -y locales`;
+  for (const name of new Set(wanted)) {
+    try {
+      await PREPARE[name](dir);
+      available.add(name);
+    } catch (e) {
+      missing[name] = (e as Error).message;
+    }
   }
   return { dir, available, missing };
 }

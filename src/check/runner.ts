@@ -12,7 +12,7 @@ import { runInContainer } from './container.ts';
 import { diffOutputs } from './diff.ts';
 import type { CheckReport } from './report-model.ts';
 import { runCheck, type BuildOutcome, type CheckProgress } from './run.ts';
-import type { VariationName } from './variations.ts';
+import { SPECS, type AssetName, type VariationName } from './variations.ts';
 
 /**
  * `reprod check` against a real Docker engine: prepares the host assets,
@@ -74,7 +74,8 @@ export interface RealCheckOptions {
 }
 
 export async function checkWithDocker(opts: RealCheckOptions): Promise<CheckReport & { workDir?: string }> {
-  const assets = await prepareAssets(opts.cacheDir);
+  const wanted = opts.variations.map((v) => SPECS[v].needs).filter((a): a is AssetName => a !== undefined);
+  const assets = await prepareAssets(opts.cacheDir, wanted);
   const workDir = await mkdtemp(join(tmpdir(), 'reprod-check-'));
   const runId = workDir.slice(-6).toLowerCase();
   let n = 0;
