@@ -33,6 +33,8 @@ export interface Finding {
   /** Builds made when this set was pinned down (control and all-at-once included). */
   buildsToIsolate: number;
   outputs: OutputDifference[];
+  /** Why, and what to do: from the culprit variations (`variation`) and the diff engine's classifier (`diff`). */
+  causes: { cause: string; fix: string; from: 'variation' | 'diff'; variation?: string; evidence?: string }[];
   /** Set when the experiment's build failed instead of producing different outputs. */
   buildError?: { code: string; message: string };
 }

@@ -36,12 +36,12 @@ export function toText(report: CheckReport): string {
   }
   for (const f of report.findings) {
     out.push('', `== ${findingTitle(f)} (isolated after ${f.buildsToIsolate} builds)`);
+    for (const c of f.causes) out.push(`   cause ${c.cause} (${c.from === 'variation' ? `varying ${c.variation}` : 'diff classifier'})${c.evidence ? `: ${c.evidence}` : ''}\n     fix: ${c.fix}`);
     if (f.buildError) out.push(`   the build failed instead: error[${f.buildError.code}] ${f.buildError.message.split('\n')[0]}`);
     for (const o of f.outputs) {
       out.push(`-- output ${o.name}`, `   control     sha256:${o.controlSha256}`, `   experiment  ${o.experimentSha256 ? `sha256:${o.experimentSha256}` : '(missing)'}`);
       for (const h of o.canaries) out.push(`   canary ${JSON.stringify(h.canary)} (${h.variation}) at ${h.layer === 'gzip' ? 'decompressed ' : ''}byte ${h.offset}: ${h.context}`);
       if (o.diff) {
-        for (const c of o.diff.causes) out.push(`   cause: ${c.cause}${c.fix ? ` — fix: ${c.fix}` : ''}`);
         out.push(indent(o.diff.text));
       } else if (o.diffError) out.push(`   (no diff: error[${o.diffError.code}] ${o.diffError.message})`);
     }
@@ -71,13 +71,13 @@ export function toHtml(report: CheckReport): string {
       const outputs = f.outputs
         .map((o) => {
           const canaries = o.canaries.map((h) => `<li><code>${esc(h.canary)}</code> (${esc(h.variation)}) at ${h.layer === 'gzip' ? 'decompressed ' : ''}byte ${h.offset}: <code>${esc(h.context)}</code></li>`).join('');
-          const causes = o.diff?.causes.map((c) => `<li><b>${esc(c.cause)}</b>${c.evidence ? `: <code>${esc(c.evidence)}</code>` : ''}${c.fix ? ` — fix: ${esc(c.fix)}` : ''}</li>`).join('') ?? '';
           const diff = o.diff ? `<details open><summary>diff</summary><iframe srcdoc="${esc(o.diff.html)}"></iframe></details>` : o.diffError ? `<p>no diff: ${esc(o.diffError.code)}</p>` : '';
-          return `<h3>${esc(o.name)}</h3><p><code>${o.controlSha256}</code> (control)<br><code>${o.experimentSha256 ?? '(missing)'}</code> (experiment)</p>${canaries ? `<ul class="canaries">${canaries}</ul>` : ''}${causes ? `<ul>${causes}</ul>` : ''}${diff}`;
+          return `<h3>${esc(o.name)}</h3><p><code>${o.controlSha256}</code> (control)<br><code>${o.experimentSha256 ?? '(missing)'}</code> (experiment)</p>${canaries ? `<ul class="canaries">${canaries}</ul>` : ''}${diff}`;
         })
         .join('\n');
+      const causes = f.causes.map((c) => `<li><b>${esc(c.cause)}</b> (${c.from === 'variation' ? `varying ${esc(c.variation ?? '')}` : 'diff classifier'})${c.evidence ? `: <code>${esc(c.evidence)}</code>` : ''}<br>fix: ${esc(c.fix)}</li>`).join('');
       const err = f.buildError ? `<p>The build failed instead: ${esc(f.buildError.code)} ${esc(f.buildError.message)}</p>` : '';
-      return `<section><h2>${esc(findingTitle(f))}</h2><p>isolated after ${f.buildsToIsolate} builds</p>${err}${outputs}</section>`;
+      return `<section><h2>${esc(findingTitle(f))}</h2><p>isolated after ${f.buildsToIsolate} builds</p>${causes ? `<ul>${causes}</ul>` : ''}${err}${outputs}</section>`;
     })
     .join('\n');
   return `<!doctype html><html lang="en"><meta charset="utf-8"><title>reprod check: ${esc(verdict)}</title>

@@ -197,7 +197,12 @@ async function explain(
   afterBuilds: number,
   deps: CheckDeps,
 ): Promise<Finding> {
-  const finding: Finding = { variations, buildsToIsolate: afterBuilds, outputs: [] };
+  const finding: Finding = {
+    variations,
+    buildsToIsolate: afterBuilds,
+    outputs: [],
+    causes: variations.map((v) => ({ cause: SPECS[v].cause, fix: SPECS[v].fix, from: 'variation' as const, variation: v })),
+  };
   if (!outcome.ok) {
     finding.buildError = outcome.error;
     return finding;
@@ -218,6 +223,11 @@ async function explain(
       }
     }
     finding.outputs.push(diff);
+    for (const c of diff.diff?.causes ?? []) {
+      if (c.cause !== 'unknown' && !finding.causes.some((f) => f.cause === c.cause && f.from === 'diff')) {
+        finding.causes.push({ cause: c.cause, fix: c.fix ?? '', from: 'diff', ...(c.evidence ? { evidence: c.evidence } : {}) });
+      }
+    }
   }
   return finding;
 }

@@ -74,6 +74,9 @@ export interface VariationSpec {
   /** The recognisable values that may show up in outputs. */
   canaries?: string[];
   needs?: AssetName;
+  /** The diff engine's cause name for what this variation exposes, and the usual fix. */
+  cause: string;
+  fix: string;
   /** Host facts the variation needs to differ from the control at all. */
   requires?: (host: HostFacts) => string | undefined;
   apply: (d: Draft) => void;
@@ -96,6 +99,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'clock',
     control: 'the real wall clock',
     experiment: `wall clock shifted ${CLOCK_SHIFT} (libfaketime)`,
+    cause: 'embedded-timestamp',
+    fix: 'use SOURCE_DATE_EPOCH instead of the current time (date -u -d @$SOURCE_DATE_EPOCH), or drop the timestamp',
     needs: 'faketime',
     apply: (d) => {
       d.preload.push(FAKETIME_LIB);
@@ -108,6 +113,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'source-date-epoch',
     control: 'SOURCE_DATE_EPOCH set',
     experiment: 'SOURCE_DATE_EPOCH unset',
+    cause: 'embedded-timestamp',
+    fix: "the build honours SOURCE_DATE_EPOCH (good): set it in every build, e.g. to the last commit's time (git log -1 --format=%ct)",
     apply: (d) => {
       d.env = d.env.filter(([k]) => k !== 'SOURCE_DATE_EPOCH');
     },
@@ -116,6 +123,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'build-path',
     control: 'the fixed build path',
     experiment: CANARY.buildPath,
+    cause: 'build-path',
+    fix: 'compile with -ffile-prefix-map=$PWD=. (gcc/clang), use relative paths, or strip the build directory from outputs',
     canaries: [CANARY.buildPath],
     apply: (d) => {
       d.workdir = CANARY.buildPath;
@@ -125,6 +134,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'umask',
     control: 'umask 022',
     experiment: 'umask 002',
+    cause: 'file-permissions',
+    fix: 'set modes explicitly: tar --mode=go-w (or u=rwX,go=rX), install -m, chmod before packaging, or umask 022 in the build',
     apply: (d) => {
       d.prelude = d.prelude.map((s) => (s === 'umask 022' ? 'umask 002' : s));
     },
@@ -133,6 +144,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'timezone',
     control: 'TZ=UTC',
     experiment: `TZ=${CANARY.timezone}-14 (UTC+14)`,
+    cause: 'timezone',
+    fix: 'format times in UTC (date -u, TZ=UTC) or from SOURCE_DATE_EPOCH',
     canaries: [CANARY.timezone],
     apply: (d) => setEnv(d, 'TZ', `${CANARY.timezone}-14`),
   },
@@ -140,6 +153,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'locale',
     control: 'LC_ALL=C.UTF-8',
     experiment: `LC_ALL=${EXPERIMENT_LOCALE} (other collation, number and date formats)`,
+    cause: 'locale',
+    fix: 'set LC_ALL=C.UTF-8 (or C) for the build, or sort with an explicit collation',
     needs: 'locale',
     apply: (d) => {
       setEnv(d, 'LC_ALL', EXPERIMENT_LOCALE);
@@ -152,6 +167,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'hostname',
     control: 'the fixed hostname, no domain name',
     experiment: `hostname ${CANARY.hostname}, domain name ${CANARY.domain}`,
+    cause: 'hostname',
+    fix: 'do not record the host or domain name (uname -n, hostname) in outputs',
     canaries: [CANARY.hostname, CANARY.domain],
     apply: (d) => {
       d.hostname = CANARY.hostname;
@@ -162,6 +179,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'user',
     control: 'root (uid 0), USER/LOGNAME unset',
     experiment: `uid:gid ${CANARY.uid}:${CANARY.uid}, USER=LOGNAME=${CANARY.user}`,
+    cause: 'file-ownership',
+    fix: 'do not record the user (whoami, $USER, uid); for archives use tar --owner=0 --group=0 --numeric-owner',
     canaries: [CANARY.user],
     apply: (d) => {
       d.user = `${CANARY.uid}:${CANARY.uid}`;
@@ -173,6 +192,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'home',
     control: "the image's HOME",
     experiment: `HOME=${CANARY.home}`,
+    cause: 'unknown',
+    fix: 'do not record $HOME or paths under it; keep caches outside the outputs',
     canaries: [CANARY.home],
     apply: (d) => setEnv(d, 'HOME', CANARY.home),
   },
@@ -180,6 +201,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'env',
     control: 'the plan environment, in order',
     experiment: `the environment reversed, plus REPROD_CANARY=${CANARY.env}`,
+    cause: 'unknown',
+    fix: 'do not record the whole environment (env, printenv, os.environ) or its order; record only the variables you need',
     canaries: [CANARY.env],
     apply: (d) => {
       d.env = [...d.env].reverse();
@@ -190,6 +213,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'path',
     control: "the image's PATH",
     experiment: `${CANARY.pathDir} prepended to PATH`,
+    cause: 'build-path',
+    fix: 'do not record $PATH or the absolute paths of tools found on it',
     canaries: [CANARY.pathDir],
     apply: (d) => {
       d.prelude.push(`export PATH=${CANARY.pathDir}:"$PATH"`);
@@ -199,6 +224,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'cpus',
     control: 'every CPU of the machine',
     experiment: 'one CPU (taskset -c 0; nproc prints 1)',
+    cause: 'unknown',
+    fix: 'do not record the CPU count (nproc, -j values) and make parallel builds order their outputs',
     requires: (host) => (host.cpuCount < 2 ? `this machine has ${host.cpuCount} CPU: the count cannot be varied` : undefined),
     apply: (d) => {
       // A CPU quota does not change nproc; an affinity mask does, and needs no capability.
@@ -210,6 +237,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'fs-order',
     control: 'the file system readdir order',
     experiment: 'readdir order reversed (LD_PRELOAD shim, like disorderfs --reverse-dirents)',
+    cause: 'archive-order',
+    fix: 'sort directory listings: tar --sort=name, find | sort, sorted(os.listdir()), LC_ALL=C ls',
     needs: 'readdir-shim',
     apply: (d) => {
       d.preload.push(READDIR_SHIM);
@@ -219,6 +248,8 @@ export const SPECS: Record<VariationName, VariationSpec> = {
     name: 'kernel',
     control: 'the host kernel (uname -r / -m)',
     experiment: 'setarch i686 --uname-2.6 (uname -m i686, uname -r 2.6.x)',
+    cause: 'unknown',
+    fix: 'do not record the kernel release or machine (uname -r/-m); take the target architecture from the toolchain',
     apply: (d) => {
       d.wrappers.push(['setarch', 'i686', '--uname-2.6']);
     },

@@ -81,6 +81,8 @@ for (const name of names) {
       const finding = report.findings[0]!;
       assert.equal(finding.outputs[0]!.name, fx.outputs[0]);
       assert.ok(finding.outputs[0]!.diff, 'the differing output is diffed');
+      assert.deepEqual(finding.causes.filter((c) => c.from === 'variation').map((c) => c.variation), fx.breaks);
+      assert.ok(finding.causes.every((c) => c.fix.length > 0), 'every cause comes with a fix');
       assert.ok(report.builds <= 11, `${report.builds} builds`);
       assert.ok(finding.buildsToIsolate <= report.builds);
     }
