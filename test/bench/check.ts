@@ -76,7 +76,8 @@ async function reprodCheck(name: string, fx: Fixture, imageId: string, scratch: 
   const r = await timed(
     join(ROOT, 'node_modules/.bin/node'),
     [join(ROOT, 'src/cli/main.ts'), 'check', src, '--build', fx.build, '--output', ...fx.outputs, '--image', imageId, '--vary', vary, '--format', 'json'],
-    scratch,
+    // The repo root: its .reprod data folder caches the compiled host assets (locale, shim) across runs.
+    ROOT,
   );
   if (r.code === 2) throw new Error(`reprod check failed on ${name}: ${r.stderr}`);
   const report = JSON.parse(r.stdout) as { builds: number; variations: { name: string; status: string }[] };
