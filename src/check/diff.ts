@@ -14,16 +14,23 @@ interface CompareModule {
   renderReport: (report: unknown, format: 'text' | 'json' | 'html', opts?: Record<string, unknown>) => string;
 }
 
-const COMPARE_MODULE = '../compare/index.ts';
+/** Where the engine's entry points may live; the first module exporting each function wins. */
+const COMPARE_MODULES = ['../compare/index.ts', '../compare/diff.ts', '../compare/engine.ts', '../compare/render.ts', '../compare/report.ts'];
 const FALLBACK_MAX_BYTES = 16 * 1024 * 1024;
 
+let loaded: Promise<CompareModule | undefined> | undefined;
+
 async function loadCompare(): Promise<CompareModule | undefined> {
-  try {
-    const m = (await import(COMPARE_MODULE)) as Partial<CompareModule>;
-    return typeof m.diffFiles === 'function' && typeof m.renderReport === 'function' ? (m as CompareModule) : undefined;
-  } catch {
-    return undefined;
-  }
+  loaded ??= (async () => {
+    const found: Partial<CompareModule> = {};
+    for (const spec of COMPARE_MODULES) {
+      const m = (await import(spec).catch(() => ({}))) as Partial<CompareModule>;
+      if (!found.diffFiles && typeof m.diffFiles === 'function') found.diffFiles = m.diffFiles;
+      if (!found.renderReport && typeof m.renderReport === 'function') found.renderReport = m.renderReport;
+    }
+    return found.diffFiles && found.renderReport ? (found as CompareModule) : undefined;
+  })();
+  return loaded;
 }
 
 /** The classified causes of a diff engine report, whatever nesting it uses. */
@@ -78,7 +85,8 @@ export async function fallbackDiff(a: string, b: string): Promise<DiffSummary> {
 export async function diffOutputs(a: string, b: string, hints: DiffHints): Promise<DiffSummary> {
   const engine = await loadCompare();
   if (!engine) return fallbackDiff(a, b);
-  const report = await engine.diffFiles(a, b, { hints, labels: ['control', 'experiment'] });
+  // The engine's context hints name canary values exactly (a build path, a hostname …).
+  const report = await engine.diffFiles(a, b, { hints, context: hints, labels: ['control', 'experiment'] });
   return {
     report,
     causes: causesOf(report),

@@ -24,6 +24,11 @@ export async function connectEngine(socket: string): Promise<Docker> {
 
 /** Image name, `name@sha256:…` or `sha256:…` → local image id. */
 export async function resolveCheckImage(docker: Docker, ref: string): Promise<string> {
+  // A builder recipe name (`bookworm-build`) goes through src/build, which builds the image when missing.
+  if (!ref.includes(':') && !ref.includes('/')) {
+    const images = (await import('../build/images.ts' as string).catch(() => ({}))) as { resolveImage?: (d: Docker, name: string) => Promise<string> };
+    if (images.resolveImage) return images.resolveImage(docker, ref);
+  }
   try {
     const info = await docker.getImage(ref).inspect();
     if (!IMAGE_ID.test(info.Id)) throw new Error(`unexpected image id ${info.Id}`);

@@ -54,7 +54,7 @@ test('exit 2 with a coded error: unknown variation, missing output, unknown imag
   const missing = await reprod(['check', join(FIXTURES, 'hostname'), '--build', 'true', '--output', 'nothing.bin', '--image', imageId, '--vary', 'umask']);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /error\[OUTPUT_MISSING\]/);
-  const image = await reprod(['check', join(FIXTURES, 'hostname'), '--build', 'true', '--output', 'x', '--image', 'reprod-no-such-image']);
+  const image = await reprod(['check', join(FIXTURES, 'hostname'), '--build', 'true', '--output', 'x', '--image', 'reprod-no-such/image:1']);
   assert.equal(image.code, 2);
   assert.match(image.stderr, /error\[IMAGE_NOT_FOUND\]/);
 });
