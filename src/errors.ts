@@ -57,6 +57,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'UNAUTHORIZED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'BAD_REQUEST'
+  | 'DAEMON_UNREACHABLE'
   | 'INTERNAL';
 
 /** What the user can do about each code. Shown under the message in the CLI and API. */
@@ -74,6 +76,8 @@ export const HINTS: Partial<Record<ErrorCode, string>> = {
   SUBJECT_MISMATCH: 'the file beside the attestation is not the artifact it describes; fetch the published artifact again',
   UNTRUSTED_SIGNER: 'add the signer to trust.keys or trust.identities if you trust it',
   STORE_ERROR: 'check that the database is reachable (store.postgres.url or REPROD_POSTGRES_URL); workers retry outages by themselves',
+  DAEMON_UNREACHABLE: 'start the daemon with `reprod daemon --config FILE`, or pass --url with the address it listens on',
+  UNAUTHORIZED: 'send the API token as `Authorization: Bearer TOKEN` (daemon.api.token or REPROD_API_TOKEN)',
   LEASE_LOST: 'another worker took this job after its lease expired; it is built and published there (raise store.postgres.leaseSeconds if builds outlive heartbeats)',
 };
 

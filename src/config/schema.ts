@@ -2,6 +2,7 @@ import { z } from 'zod';
 import * as d from './defaults.ts';
 import { signingSchema } from './signing.ts';
 import { rebuildersSchema } from './rebuilders.ts';
+import { daemonSchema, storeSchema } from './daemon.ts';
 
 /**
  * The config file's shape. Each section is its own schema so that the part of
@@ -32,8 +33,8 @@ export const configSchema = z.strictObject({
   /** Sections owned by later parts of reprod; validated by their owners. */
   trust: z.unknown().optional(),
   signing: signingSchema.optional(),
-  daemon: z.unknown().optional(),
-  store: z.unknown().optional(),
+  daemon: daemonSchema.prefault({}),
+  store: storeSchema.prefault({}),
   rebuilders: rebuildersSchema.prefault({}),
 });
 

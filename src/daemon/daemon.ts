@@ -1,0 +1,218 @@
+/**
+ * `reprod daemon`: assembles store, runner, publisher, worker pool, feeds and API,
+ * and takes them down in order. Start-up recovers from a crash: leases held by
+ * this node's previous process are expired at once (single node, stable worker
+ * id) or left to expire (scale-out), and the runner removes orphan containers.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { configPath, type LoadedConfig } from '../config/load.ts';
+import { API_TOKEN_ENV, type DaemonConfig, type FeedConfig } from '../config/daemon.ts';
+import { postgresUrl } from '../config/store-postgres.ts';
+import { toReprodError } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import { AuditLog } from '../publish/audit.ts';
+import { SqliteStore } from '../store/sqlite.ts';
+import type { Job, Store } from '../store/types.ts';
+import { createApi } from './api.ts';
+import { DirectoryFeed } from './feeds/directory.ts';
+import { HttpFeed } from './feeds/http.ts';
+import type { Feed, FeedDeps } from './feeds/types.ts';
+import { Metrics } from './metrics.ts';
+import { WebhookNotifier } from './notify.ts';
+import { Publisher } from './publisher.ts';
+import type { JobRunner } from './runner.ts';
+import { submissionsFor } from './subjects.ts';
+import { WorkerPool } from './worker-pool.ts';
+
+export interface DaemonOptions {
+  loaded: LoadedConfig;
+  logger: Logger;
+  /** Default: the rebuild pipeline (pipeline-runner.ts). */
+  runner?: JobRunner;
+  /** Default: from the `store:` section (SQLite file under dataDir). */
+  store?: Store;
+  /** Overrides `daemon.api.port` (tests pass 0). */
+  port?: number;
+}
+
+/** Absolute paths the daemon writes, derived from the config. */
+export function daemonPaths(loaded: LoadedConfig): { dataDir: string; outDir: string; stagingDir: string; reportsDir: string; auditLog: string; sqlite: string } {
+  const dataDir = configPath(loaded, loaded.config.dataDir);
+  const d = loaded.config.daemon;
+  return {
+    dataDir,
+    outDir: d.outDir ? configPath(loaded, d.outDir) : join(dataDir, 'out'),
+    stagingDir: join(dataDir, 'staging'),
+    reportsDir: join(dataDir, 'reports'),
+    auditLog: d.auditLog ? configPath(loaded, d.auditLog) : join(dataDir, 'audit.jsonl'),
+    sqlite: resolve(dataDir, loaded.config.store.sqlite?.path ?? 'reprod.db'),
+  };
+}
+
+export async function openStore(loaded: LoadedConfig, logger: Logger): Promise<Store> {
+  const pgUrl = postgresUrl(loaded.config.store.postgres);
+  if (pgUrl) {
+    const { PostgresStore } = await import('../store/postgres.ts');
+    return PostgresStore.open({ url: pgUrl, poolSize: loaded.config.store.postgres?.poolSize ?? 10, logger });
+  }
+  return SqliteStore.open(daemonPaths(loaded).sqlite);
+}
+
+function feedName(f: FeedConfig): string {
+  return f.name ?? (f.type === 'directory' ? `dir:${f.path}` : `http:${f.url}`);
+}
+
+export class Daemon {
+  readonly store: Store;
+  readonly pool: WorkerPool;
+  readonly metrics: Metrics;
+  readonly #server: Server;
+  readonly #feeds: Feed[];
+  readonly #runner: JobRunner;
+  readonly #audit: AuditLog;
+  readonly #logger: Logger;
+  readonly #config: DaemonConfig;
+  #ready = false;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(parts: { store: Store; pool: WorkerPool; metrics: Metrics; server: Server; feeds: Feed[]; runner: JobRunner; audit: AuditLog; logger: Logger; config: DaemonConfig }) {
+    this.store = parts.store;
+    this.pool = parts.pool;
+    this.metrics = parts.metrics;
+    this.#server = parts.server;
+    this.#feeds = parts.feeds;
+    this.#runner = parts.runner;
+    this.#audit = parts.audit;
+    this.#logger = parts.logger;
+    this.#config = parts.config;
+  }
+
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const { loaded, logger } = options;
+    const cfg = loaded.config.daemon;
+    const paths = daemonPaths(loaded);
+    await mkdir(paths.dataDir, { recursive: true });
+    await mkdir(paths.outDir, { recursive: true });
+    const store = options.store ?? (await openStore(loaded, logger));
+    const runner: JobRunner =
+      options.runner ?? (await (await import('./pipeline-runner.ts')).createPipelineRunner({ loaded, logger, stagingDir: paths.stagingDir }));
+
+    // Recovery: this node's previous process (killed) held these leases; nobody else can finish them.
+    const reclaimed = store.expireLeasesOf ? await store.expireLeasesOf(cfg.workerId) : await store.reapExpired();
+    if (reclaimed > 0) logger.warn({ reclaimed }, 'reclaimed jobs interrupted by a previous crash');
+    await runner.recover?.();
+
+    const audit = await AuditLog.open(paths.auditLog);
+    const metrics = new Metrics();
+    const publisher = new Publisher({
+      outDir: paths.outDir,
+      reportsDir: paths.reportsDir,
+      audit,
+      logger,
+      ...(cfg.webhook ? { webhook: new WebhookNotifier({ url: cfg.webhook.url, retries: cfg.webhook.retries }) } : {}),
+    });
+    const pool = new WorkerPool({
+      store,
+      runner,
+      publisher,
+      logger,
+      metrics,
+      workerId: cfg.workerId,
+      concurrency: cfg.concurrency,
+      leaseMs: cfg.leaseSeconds * 1000,
+      heartbeatMs: cfg.heartbeatSeconds * 1000,
+      claimPollMs: cfg.claimPollMs,
+      retryBaseMs: cfg.retryBaseSeconds * 1000,
+      retryMaxMs: cfg.retryMaxSeconds * 1000,
+      ...(cfg.labels ? { labels: cfg.labels } : {}),
+    });
+
+    const submit = async (bytes: Uint8Array, meta: { uri: string; source: string }): Promise<{ jobs: Job[]; created: number }> => {
+      const inputs = submissionsFor(bytes, { ...meta, maxAttempts: cfg.maxAttempts });
+      const results = store instanceof SqliteStore ? await store.submitMany(inputs) : await Promise.all(inputs.map((i) => store.submit(i)));
+      const created = results.filter((r) => r.created).length;
+      if (created > 0) {
+        logger.info({ source: meta.source, uri: meta.uri, created }, 'attestation queued');
+        pool.wake();
+      }
+      return { jobs: results.map((r) => r.job), created };
+    };
+    const feedDeps: FeedDeps = {
+      store,
+      submit: async (bytes, meta) => (await submit(bytes, meta)).created,
+      onError: (feed, what, e) => {
+        metrics.feedError(feed);
+        const err = toReprodError(e);
+        logger.warn({ feed, what, code: err.code, err: err.message }, 'feed: entry skipped or poll failed');
+      },
+    };
+    const feeds: Feed[] = cfg.feeds.map((f) =>
+      f.type === 'directory'
+        ? new DirectoryFeed({ name: feedName(f), path: configPath(loaded, f.path), intervalMs: f.intervalSeconds * 1000 }, feedDeps)
+        : new HttpFeed({ name: feedName(f), url: f.url, intervalMs: f.intervalSeconds * 1000, maxBackoffMs: f.maxBackoffSeconds * 1000 }, feedDeps),
+    );
+
+    const token = process.env[API_TOKEN_ENV] || cfg.api.token;
+    let daemon: Daemon | undefined;
+    const server = createApi({
+      store,
+      publisher,
+      metrics,
+      logger,
+      running: () => pool.running,
+      submit,
+      ...(token ? { token } : {}),
+      maxBodyBytes: cfg.api.maxBodyBytes,
+      headersTimeoutMs: cfg.api.headersTimeoutSeconds * 1000,
+      requestTimeoutMs: cfg.api.requestTimeoutSeconds * 1000,
+      ready: () => daemon?.ready === true,
+    });
+    daemon = new Daemon({ store, pool, metrics, server, feeds, runner, audit, logger, config: cfg });
+    const port = options.port ?? cfg.api.port;
+    await new Promise<void>((ok, fail) => {
+      server.once('error', fail);
+      server.listen(port, cfg.api.host, () => {
+        server.off('error', fail);
+        ok();
+      });
+    });
+    pool.start();
+    for (const f of feeds) f.start();
+    daemon.#ready = true;
+    logger.info({ url: daemon.url, store: store.kind, workerId: cfg.workerId, concurrency: cfg.concurrency, feeds: feeds.map((f) => f.name), writes: token ? 'token' : 'disabled' }, 'daemon started');
+    return daemon;
+  }
+
+  /** True between a finished start-up and the beginning of a shutdown (/readyz). */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  get url(): string {
+    const a = this.#server.address() as AddressInfo;
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  /** Graceful stop: intake first, then running builds (grace period, then handed back), then the rest. */
+  stop(graceMs = this.#config.shutdownGraceSeconds * 1000): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#ready = false;
+      this.#logger.info({ graceMs, running: this.pool.running.length }, 'shutting down: intake stopped, waiting for running builds');
+      await Promise.all(this.#feeds.map((f) => f.stop()));
+      await this.pool.stop(graceMs);
+      await new Promise<void>((ok) => {
+        this.#server.close(() => ok());
+        this.#server.closeAllConnections();
+      });
+      await this.#runner.close?.();
+      await this.#audit.close();
+      await this.store.close();
+      this.#logger.info('daemon stopped');
+    })();
+    return this.#stopping;
+  }
+}
