@@ -9,7 +9,7 @@ import { renderCheck } from '../../src/check/report.ts';
 import { checkWithDocker, controlPlan } from '../../src/check/runner.ts';
 import { connectEngine } from '../../src/check/setup.ts';
 import { VARIATIONS, type VariationName } from '../../src/check/variations.ts';
-import { checkImageId } from '../support/check-image.ts';
+import { checkImageId, ensureCheckHostTools } from '../support/check-image.ts';
 
 /**
  * `reprod check` on the fixture projects, every build in a real container.
@@ -31,6 +31,7 @@ let docker: Docker;
 let imageId: string;
 
 before(async () => {
+  await ensureCheckHostTools();
   docker = await connectEngine('/var/run/docker.sock');
   imageId = await checkImageId(docker);
 });

@@ -45,3 +45,27 @@ export function checkImageId(docker: Docker): Promise<string> {
   cached ??= (async () => (await fromBuilder()) ?? (await resolveCheckImage(docker, 'bookworm-build').catch(() => undefined)) ?? (await fallback(docker)))();
   return cached;
 }
+
+/**
+ * Host tools some variations need (libfaketime for `clock`, a C compiler for
+ * the `fs-order` shim, localedef's sources for `locale`): installed with apt
+ * when missing and root (as CI runs), else named in the error.
+ */
+const HOST_TOOLS = 'test -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 -o -e /usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1 && command -v cc && test -d /usr/share/i18n/locales';
+let tools: Promise<void> | undefined;
+
+export function ensureCheckHostTools(): Promise<void> {
+  tools ??= (async () => {
+    if (await run('sh', ['-c', HOST_TOOLS]).then(() => true, () => false)) return;
+    const packages = ['faketime', 'gcc', 'libc6-dev', 'locales'];
+    if (process.getuid?.() !== 0) throw new Error(`reprod check tests need host tools: apt-get install -y ${packages.join(' ')}`);
+    const opts = { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 << 20 };
+    const install = () => run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], opts);
+    // A fresh machine may have no package lists yet.
+    await install().catch(async () => {
+      await run('apt-get', ['update'], opts);
+      await install();
+    });
+  })();
+  return tools;
+}
