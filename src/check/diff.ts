@@ -1,5 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
+import { extract } from 'tar-stream';
 import type { DiffHints, DiffSummary } from './run.ts';
 
 /**
@@ -59,6 +63,44 @@ function hexContext(buf: Buffer, at: number): string {
   return `${start.toString(16).padStart(8, '0')}: ${slice.toString('hex').replace(/(..)/g, '$1 ').trim()}  |${ascii}|`;
 }
 
+function isTar(buf: Buffer): boolean {
+  return buf.length >= 512 && buf.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+/** One line per member, in archive order: what a tar records besides the bytes, and a digest of the bytes. */
+async function tarListing(buf: Buffer): Promise<string> {
+  const lines: string[] = [];
+  const ex = extract();
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('entry', (h, stream, next) => {
+      const hash = createHash('sha256');
+      stream.on('data', (d: unknown) => {
+        hash.update(d as Buffer);
+      });
+      stream.on('end', () => {
+        const mode = (h.mode ?? 0).toString(8).padStart(4, '0');
+        lines.push(`${h.type} ${mode} ${h.uid}/${h.gid} ${h.uname ?? ''}/${h.gname ?? ''} ${h.mtime?.toISOString() ?? ''} ${h.size ?? 0} ${hash.digest('hex').slice(0, 16)} ${h.name}`);
+        next();
+      });
+      stream.resume();
+    });
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+  });
+  Readable.from([buf]).pipe(ex);
+  await done;
+  return `${lines.join('\n')}\n`;
+}
+
+function unpackGzip(buf: Buffer): Buffer {
+  if (buf[0] !== 0x1f || buf[1] !== 0x8b) return buf;
+  try {
+    return gunzipSync(buf, { maxOutputLength: FALLBACK_MAX_BYTES * 4 });
+  } catch {
+    return buf;
+  }
+}
+
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -72,7 +114,11 @@ export async function fallbackDiff(a: string, b: string): Promise<DiffSummary> {
   }
   const [ba, bb] = await Promise.all([readFile(a), readFile(b)]);
   let text: string;
-  if (isText(ba) && isText(bb)) {
+  const [ta, tb] = [unpackGzip(ba), unpackGzip(bb)];
+  if (isTar(ta) && isTar(tb)) {
+    // Member listings (type, mode, owner, mtime, size, content digest, name) show order and metadata changes at a glance.
+    text = createTwoFilesPatch('control (tar members)', 'experiment (tar members)', await tarListing(ta), await tarListing(tb), '', '', { context: 3 });
+  } else if (isText(ba) && isText(bb)) {
     text = createTwoFilesPatch('control', 'experiment', ba.toString('utf8'), bb.toString('utf8'), '', '', { context: 3 });
   } else {
     let at = 0;

@@ -117,6 +117,14 @@ test('formats: JSON parses with the per-variation verdicts; HTML and text name t
   assert.match(report.findings[0]!.outputs[0]!.diff!.text, /Zebra/);
 });
 
+test('tar outputs: the diff shows the members whose mode (umask) or order (fs-order) changed', async () => {
+  const umask = (await check('umask', ['umask'])).report.findings[0]!.outputs[0]!.diff!.text;
+  assert.match(umask, /pkg\/hello\.txt/);
+  assert.match(umask, /0664|-rw-rw-r--|664/);
+  const order = (await check('fs-order', ['fs-order'])).report.findings[0]!.outputs[0]!.diff!.text;
+  assert.match(order, /data\/alpha\.txt/);
+});
+
 test('runs: repeated control builds expose nondeterminism no variation explains', async () => {
   const { report } = await check('random', ['hostname'], 2);
   assert.equal(report.reproducible, false);
