@@ -1,0 +1,19 @@
+/**
+ * The daemon as a child process for crash and shutdown tests: `reprod daemon`
+ * with the test ContainerRunner (real containers) instead of the full pipeline.
+ * argv: CONFIG; env: DAEMON_TEST_IMAGE, DAEMON_TEST_RUN_ID, DAEMON_TEST_STAGING.
+ * Prints one JSON line `{"url": …}` on stdout when ready.
+ */
+import { loadConfig } from '../../src/config/load.ts';
+import { Daemon } from '../../src/daemon/daemon.ts';
+import { stopOnSignals } from '../../src/daemon/signals.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { ContainerRunner } from '../support/daemon.ts';
+
+const loaded = loadConfig(process.argv[2]!);
+const logger = createLogger({ format: 'json' });
+const runner = new ContainerRunner({ image: process.env.DAEMON_TEST_IMAGE!, stagingDir: process.env.DAEMON_TEST_STAGING!, runId: process.env.DAEMON_TEST_RUN_ID! });
+const daemon = await Daemon.start({ loaded, logger, runner });
+process.stdout.write(`${JSON.stringify({ url: daemon.url })}\n`);
+await stopOnSignals(daemon, logger);
+process.exit(0);
