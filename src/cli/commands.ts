@@ -6,11 +6,11 @@ import { register as verify } from './verify.ts';
 import { register as workers } from './workers.ts';
 import { register as rebuild } from './rebuild.ts';
 import { register as demo } from './demo.ts';
+import { register as check } from './check.ts';
 import { register as daemon } from './daemon.ts';
 import { register as status } from './status.ts';
-import { register as check } from './check.ts';
 
 /** One entry per subcommand file; each adds its command to the program. */
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
-export const commands: RegisterCommand[] = [keys, audit, verify, workers, rebuild, demo, check];
+export const commands: RegisterCommand[] = [keys, audit, verify, workers, rebuild, demo, check, daemon, status];
