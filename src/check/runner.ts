@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, cp, lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -58,6 +58,37 @@ export function controlPlan(input: ControlInput): BuildPlan {
   };
 }
 
+const LOG_TAIL_BYTES = 2048;
+
+/**
+ * A copy of the source that every build reads: readable by any uid (the `user`
+ * variation builds as uid 1234, and a folder made by mkdtemp is 0700). Every
+ * build, the control included, sees the same copy, so the added read bits are
+ * never a difference.
+ */
+async function stageSource(sourceDir: string, into: string): Promise<string> {
+  const staged = join(into, 'source');
+  await cp(sourceDir, staged, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  const open = async (dir: string): Promise<void> => {
+    await chmod(dir, ((await lstat(dir)).mode & 0o7777) | 0o755);
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await open(p);
+      else if (e.isFile()) {
+        const mode = (await lstat(p)).mode & 0o7777;
+        await chmod(p, mode | 0o444 | (mode & 0o100 ? 0o011 : 0));
+      }
+    }
+  };
+  await open(staged);
+  return staged;
+}
+
+async function logTail(path: string): Promise<string> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.slice(-LOG_TAIL_BYTES).trimEnd();
+}
+
 export interface RealCheckOptions {
   docker: Docker;
   control: BuildPlan;
@@ -80,6 +111,7 @@ export async function checkWithDocker(opts: RealCheckOptions): Promise<CheckRepo
   const runId = workDir.slice(-6).toLowerCase();
   let n = 0;
   try {
+    const sourceDir = await stageSource(opts.sourceDir, workDir);
     const report = await runCheck(
       {
         control: opts.control,
@@ -96,7 +128,7 @@ export async function checkWithDocker(opts: RealCheckOptions): Promise<CheckRepo
           try {
             const result = await runInContainer(opts.docker, exp.plan, {
               jobId: `check-${runId}-${n}`,
-              sourceDir: opts.sourceDir,
+              sourceDir,
               jobDir,
               ...(exp.assets.length > 0 ? { assetsDir: assets.dir } : {}),
               ...(opts.signal ? { signal: opts.signal } : {}),
@@ -106,7 +138,9 @@ export async function checkWithDocker(opts: RealCheckOptions): Promise<CheckRepo
             const err = toReprodError(e);
             // Infrastructure failures end the check; a build that fails under a variation is a finding.
             if (['DOCKER_UNAVAILABLE', 'IMAGE_NOT_FOUND', 'INTERNAL'].includes(err.code) || opts.signal?.aborted) throw err;
-            return { ok: false, error: { code: err.code, message: `${err.message} (log: ${join(jobDir, 'build.log')})` } };
+            // The folder goes away with the check (unless --keep): carry the end of the log in the message.
+            const tail = await logTail(join(jobDir, 'build.log'));
+            return { ok: false, error: { code: err.code, message: tail ? `${err.message}; end of the build log:\n${tail}` : err.message } };
           }
         },
         diff: diffOutputs,

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
@@ -126,6 +126,29 @@ test('tar outputs: the diff shows the members whose mode (umask) or order (fs-or
   assert.match(umask, /0664|-rw-rw-r--|664/);
   const order = (await check('fs-order', ['fs-order'])).report.findings[0]!.outputs[0]!.diff!.text;
   assert.match(order, /data\/alpha\.txt/);
+});
+
+test('a build that fails only under a variation is a finding with the build error, not an error of the check', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'reprod-check-rootonly-'));
+  try {
+    await writeFile(join(dir, 'build.sh'), 'set -e\n[ "$(id -u)" = 0 ] || { echo "must build as root" >&2; exit 4; }\necho ok > out.txt\n');
+    const control = controlPlan({
+      imageId,
+      imageRef: 'test',
+      build: 'sh build.sh',
+      outputs: ['out.txt'],
+      sourceDateEpoch: 1700000000,
+      source: { repo: dir, commit: '' },
+      limits: limitsSchema.parse({ timeoutSeconds: 120 }),
+    });
+    const report = await checkWithDocker({ docker, control, sourceDir: dir, variations: ['user', 'umask', 'hostname'], runs: 1, cacheDir: CACHE, source: { dir } });
+    assert.equal(report.reproducible, false);
+    assert.deepEqual(report.findings.map((f) => f.variations), [['user']]);
+    assert.equal(report.findings[0]!.buildError?.code, 'BUILD_FAILED');
+    assert.match(report.findings[0]!.buildError!.message, /must build as root/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('runs: repeated control builds expose nondeterminism no variation explains', async () => {
