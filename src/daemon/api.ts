@@ -164,7 +164,9 @@ export function createApi(deps: ApiDeps): Server {
     },
   ];
 
-  const server = createServer(async (req, res) => {
+  // Timeouts are enforced on this check interval: keep it well under them.
+  const connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(deps.headersTimeoutMs / 2)));
+  const server = createServer({ connectionsCheckingInterval }, async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       // Decoded `..`, `/` or NUL inside an id never reach a handler: ids are matched on the raw path.

@@ -102,7 +102,7 @@ export class HttpFeed implements Feed {
 
   /** Wait before the next poll: the interval, or the backoff after failures. */
   get nextDelayMs(): number {
-    return this.#failures === 0 ? this.#o.intervalMs : Math.max(this.#o.intervalMs, retryDelayMs(this.#failures, this.#o.intervalMs, this.#o.maxBackoffMs));
+    return this.#failures === 0 ? this.#o.intervalMs : Math.max(this.#o.intervalMs, retryDelayMs(this.#failures + 1, this.#o.intervalMs, this.#o.maxBackoffMs));
   }
 
   start(): void {
