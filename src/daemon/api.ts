@@ -207,7 +207,7 @@ function summary(j: Job): Record<string, unknown> {
     attempt: j.attempt,
     attestationSha256: j.attestationSha256,
     finishedAt: j.finishedAt ?? null,
-    error: j.error ?? null,
+    error: j.error ?? (j.result as { error?: unknown } | undefined)?.error ?? null,
     reports: (result.reports ?? []).map((r) => `/v1/reports/${j.id}.${r.endsWith('.html') ? 'html' : 'json'}`),
   };
 }

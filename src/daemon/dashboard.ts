@@ -35,6 +35,11 @@ export function groupArtifacts(jobs: Job[]): ArtifactRow[] {
     .sort((a, b) => when(b.latest).localeCompare(when(a.latest)));
 }
 
+/** The error code of a failed job: from the queue (state error) or from its `error` verdict. */
+export function errorCodeOf(j: Job): string | undefined {
+  return j.error?.code ?? (j.result as { error?: { code?: string } } | undefined)?.error?.code;
+}
+
 /** Shown outcome: the verdict when there is one, else the queue state. */
 export function statusOf(j: Job): string {
   return j.outcome ?? j.state;
@@ -124,9 +129,9 @@ export function renderDashboard(d: DashboardData): string {
   const artifacts = d.artifacts
     .map((a) => {
       const history = a.history
-        .map((j) => `<li>${badge(statusOf(j))} <code>${h(j.finishedAt ?? j.updatedAt)}</code> job <code>${h(short(j.id))}</code> attempt ${j.attempt}${j.error ? ` <code>${h(j.error.code)}</code>` : ''} ${reportLinks(j)}</li>`)
+        .map((j) => `<li>${badge(statusOf(j))} <code>${h(j.finishedAt ?? j.updatedAt)}</code> job <code>${h(short(j.id))}</code> attempt ${j.attempt}${errorCodeOf(j) ? ` <code>${h(errorCodeOf(j)!)}</code>` : ''} ${reportLinks(j)}</li>`)
         .join('');
-      return `<tr class="artifact" data-sha256="${h(a.sha256)}"><td>${h(a.name || '(unnamed)')}<br><code title="${h(a.sha256)}">${h(short(a.sha256))}</code></td><td>${badge(statusOf(a.latest))}${a.latest.error ? `<br><code>${h(a.latest.error.code)}</code>` : ''}</td><td>${h(a.latest.finishedAt ?? a.latest.updatedAt)}</td><td>${reportLinks(a.latest) || '<span class="muted">—</span>'}</td><td><details><summary>${a.history.length} run(s)</summary><ul>${history}</ul></details></td></tr>`;
+      return `<tr class="artifact" data-sha256="${h(a.sha256)}"><td>${h(a.name || '(unnamed)')}<br><code title="${h(a.sha256)}">${h(short(a.sha256))}</code></td><td>${badge(statusOf(a.latest))}${errorCodeOf(a.latest) ? `<br><code>${h(errorCodeOf(a.latest)!)}</code>` : ''}</td><td>${h(a.latest.finishedAt ?? a.latest.updatedAt)}</td><td>${reportLinks(a.latest) || '<span class="muted">—</span>'}</td><td><details><summary>${a.history.length} run(s)</summary><ul>${history}</ul></details></td></tr>`;
     })
     .join('');
   const running = d.running
