@@ -8,7 +8,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
-import { toReprodError } from '../errors.ts';
+import { ReprodError, toReprodError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import type { RebuildContext } from '../pipeline/context.ts';
 import type { Publication, Sink } from '../publish/index.ts';
@@ -42,12 +42,24 @@ interface DockerHelpers {
   removeStaleContainers?: (docker: unknown) => Promise<unknown>;
 }
 
+type Pipeline = [typeof import('../pipeline/wire.ts'), typeof import('../pipeline/rebuild.ts')];
+
+/** The pipeline modules, loaded on first use: a missing part is a job error, not a daemon that cannot start. */
+async function loadPipeline(): Promise<Pipeline> {
+  try {
+    return await Promise.all([import('../pipeline/wire.ts'), import('../pipeline/rebuild.ts')]);
+  } catch (e) {
+    throw new ReprodError('INTERNAL', `the rebuild pipeline cannot be loaded: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 export async function createPipelineRunner(o: PipelineRunnerOptions): Promise<JobRunner> {
-  const [{ wireContext }, { rebuildAttestation }] = await Promise.all([import('../pipeline/wire.ts'), import('../pipeline/rebuild.ts')]);
+  let pipeline: Pipeline | undefined;
   let ctx: RebuildContext | undefined;
   // Connected lazily and again after a failure: Docker may be down at start and come back.
   const context = async (): Promise<RebuildContext> => {
-    ctx ??= await wireContext({ loaded: o.loaded, logger: o.logger, outDir: o.stagingDir });
+    pipeline ??= await loadPipeline();
+    ctx ??= await pipeline[0].wireContext({ loaded: o.loaded, logger: o.logger, outDir: o.stagingDir });
     return ctx;
   };
   return {
@@ -68,7 +80,9 @@ export async function createPipelineRunner(o: PipelineRunnerOptions): Promise<Jo
         base = await context();
       } catch (e) {
         ctx = undefined;
-        throw toReprodError(e, 'DOCKER_UNAVAILABLE');
+        if (e instanceof ReprodError && !RETRYABLE_CODES.has(e.code)) throw e;
+        const code = e instanceof ReprodError ? e.code : 'DOCKER_UNAVAILABLE';
+        throw new ReprodError(code, `cannot connect the pipeline: ${(e as Error).message}`, { cause: e, retryable: true });
       }
       const staging = join(o.stagingDir, `${job.id}-${rc.attempt}`);
       await rm(staging, { recursive: true, force: true });
@@ -78,7 +92,7 @@ export async function createPipelineRunner(o: PipelineRunnerOptions): Promise<Jo
         publish: { ...base.publish, directory: new DirectorySink(staging), sinks: [capture], audit: undefined },
       } as RebuildContext;
       rc.log(`rebuilding ${job.subject.name} from attestation ${job.attestationSha256}`);
-      const verdicts = await rebuildAttestation(rc.attestation, jobCtx, {
+      const verdicts = await pipeline![1].rebuildAttestation(rc.attestation, jobCtx, {
         signal: rc.signal,
         jobId: `${job.id}-a${rc.attempt}`,
         subject: job.subject.sha256.startsWith('sha512:') ? job.subject.name : job.subject.sha256,
