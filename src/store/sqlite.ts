@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { ReprodError } from '../errors.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
 import type {
@@ -95,6 +95,7 @@ export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly path: string;
   #lock: Promise<unknown> = Promise.resolve();
+  readonly #statements = new Map<string, StatementSync>();
 
   private constructor(db: DatabaseSync, path: string) {
     this.#db = db;
@@ -142,16 +143,26 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Prepared once per SQL text: preparing costs more than running these small statements. */
+  #stmt(sql: string): StatementSync {
+    let st = this.#statements.get(sql);
+    if (!st) {
+      st = this.#db.prepare(sql);
+      this.#statements.set(sql, st);
+    }
+    return st;
+  }
+
   #get<T>(sql: string, ...params: SQLInputValue[]): T | undefined {
-    return this.#db.prepare(sql).get(...params) as T | undefined;
+    return this.#stmt(sql).get(...params) as T | undefined;
   }
 
   #all<T>(sql: string, ...params: SQLInputValue[]): T[] {
-    return this.#db.prepare(sql).all(...params) as T[];
+    return this.#stmt(sql).all(...params) as T[];
   }
 
   #run(sql: string, ...params: SQLInputValue[]): number {
-    return Number(this.#db.prepare(sql).run(...params).changes);
+    return Number(this.#stmt(sql).run(...params).changes);
   }
 
   async close(): Promise<void> {
