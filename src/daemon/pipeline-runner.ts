@@ -96,7 +96,6 @@ export async function createPipelineRunner(o: PipelineRunnerOptions): Promise<Jo
         signal: rc.signal,
         jobId: `${job.id}-a${rc.attempt}`,
         subject: job.subject.sha256.startsWith('sha512:') ? job.subject.name : job.subject.sha256,
-        ...(job.source ? { uri: job.source } : {}),
         onProgress: (e) => rc.log(`${JSON.stringify(e)}`),
       });
       const v = verdicts[0];
