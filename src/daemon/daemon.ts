@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { configPath, type LoadedConfig } from '../config/load.ts';
-import { API_TOKEN_ENV, type DaemonConfig, type FeedConfig } from '../config/daemon.ts';
+import { API_TOKEN_ENV, DEFAULT_WORKER_ID, type DaemonConfig, type FeedConfig } from '../config/daemon.ts';
 import { postgresUrl } from '../config/store-postgres.ts';
 import { toReprodError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
@@ -26,6 +26,7 @@ import { Publisher } from './publisher.ts';
 import type { JobRunner } from './runner.ts';
 import { submissionsFor } from './subjects.ts';
 import { WorkerPool } from './worker-pool.ts';
+import { newWorkerId } from './workers-registry.ts';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -100,8 +101,11 @@ export class Daemon {
     const runner: JobRunner =
       options.runner ?? (await (await import('./pipeline-runner.ts')).createPipelineRunner({ loaded, logger, stagingDir: paths.stagingDir }));
 
-    // Recovery: this node's previous process (killed) held these leases; nobody else can finish them.
-    const reclaimed = store.expireLeasesOf ? await store.expireLeasesOf(cfg.workerId) : await store.reapExpired();
+    // A shared (scale-out) store needs one id per process: the single-node default would
+    // let two daemons expire each other's leases.
+    const workerId = store.kind !== 'sqlite' && cfg.workerId === DEFAULT_WORKER_ID ? newWorkerId() : cfg.workerId;
+    // Recovery: on a single node, this id's leases belong to a previous (killed) process: reclaim them now.
+    const reclaimed = store.kind === 'sqlite' && store.expireLeasesOf ? await store.expireLeasesOf(workerId) : await store.reapExpired();
     if (reclaimed > 0) logger.warn({ reclaimed }, 'reclaimed jobs interrupted by a previous crash');
     await runner.recover?.();
 
@@ -120,7 +124,7 @@ export class Daemon {
       publisher,
       logger,
       metrics,
-      workerId: cfg.workerId,
+      workerId,
       concurrency: cfg.concurrency,
       leaseMs: cfg.leaseSeconds * 1000,
       heartbeatMs: cfg.heartbeatSeconds * 1000,
@@ -182,7 +186,7 @@ export class Daemon {
     pool.start();
     for (const f of feeds) f.start();
     daemon.#ready = true;
-    logger.info({ url: daemon.url, store: store.kind, workerId: cfg.workerId, concurrency: cfg.concurrency, feeds: feeds.map((f) => f.name), writes: token ? 'token' : 'disabled' }, 'daemon started');
+    logger.info({ url: daemon.url, store: store.kind, workerId, concurrency: cfg.concurrency, feeds: feeds.map((f) => f.name), writes: token ? 'token' : 'disabled' }, 'daemon started');
     return daemon;
   }
 
