@@ -11,7 +11,8 @@ import { join, resolve } from 'node:path';
 import { configPath, type LoadedConfig } from '../config/load.ts';
 import { API_TOKEN_ENV, DEFAULT_WORKER_ID, type DaemonConfig, type FeedConfig } from '../config/daemon.ts';
 import { postgresUrl } from '../config/store-postgres.ts';
-import { toReprodError } from '../errors.ts';
+import { ReprodError, toReprodError } from '../errors.ts';
+import { loadPrivateKey } from '../publish/keys.ts';
 import type { Logger } from '../log/logger.ts';
 import { AuditLog } from '../publish/audit.ts';
 import { SqliteStore } from '../store/sqlite.ts';
@@ -23,6 +24,7 @@ import type { Feed, FeedDeps } from './feeds/types.ts';
 import { Metrics } from './metrics.ts';
 import { WebhookNotifier } from './notify.ts';
 import { Publisher } from './publisher.ts';
+import { RekorUploader } from './rekor.ts';
 import type { JobRunner } from './runner.ts';
 import { submissionsFor } from './subjects.ts';
 import { WorkerPool } from './worker-pool.ts';
@@ -60,6 +62,20 @@ export async function openStore(loaded: LoadedConfig, logger: Logger): Promise<S
     return PostgresStore.open({ url: pgUrl, poolSize: loaded.config.store.postgres?.poolSize ?? 10, logger });
   }
   return SqliteStore.open(daemonPaths(loaded).sqlite);
+}
+
+/** The Rekor uploader for `daemon.rekorUrl`, signing with the configured key. */
+async function rekorUploader(loaded: LoadedConfig, logger: Logger): Promise<RekorUploader | undefined> {
+  const url = loaded.config.daemon.rekorUrl;
+  if (!url) return undefined;
+  const signing = loaded.config.signing;
+  if (signing?.keyless) {
+    logger.info('daemon.rekorUrl: keyless signing already logs every signature in its Rekor (signing.keyless.rekorUrl)');
+    return undefined;
+  }
+  if (!signing?.key) throw new ReprodError('CONFIG_INVALID', 'daemon.rekorUrl needs signing.key: Rekor entries are made with the signing key');
+  const key = await loadPrivateKey(configPath(loaded, signing.key));
+  return new RekorUploader(url, key.publicKeyPem);
 }
 
 function feedName(f: FeedConfig): string {
@@ -109,6 +125,7 @@ export class Daemon {
     if (reclaimed > 0) logger.warn({ reclaimed }, 'reclaimed jobs interrupted by a previous crash');
     await runner.recover?.();
 
+    const rekor = await rekorUploader(loaded, logger);
     const audit = await AuditLog.open(paths.auditLog);
     const metrics = new Metrics();
     const publisher = new Publisher({
@@ -116,6 +133,7 @@ export class Daemon {
       reportsDir: paths.reportsDir,
       audit,
       logger,
+      ...(rekor ? { rekor } : {}),
       ...(cfg.webhook ? { webhook: new WebhookNotifier({ url: cfg.webhook.url, retries: cfg.webhook.retries }) } : {}),
     });
     const pool = new WorkerPool({

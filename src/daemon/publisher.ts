@@ -11,6 +11,7 @@ import type { AuditLog } from '../publish/audit.ts';
 import { VERDICT_FILE } from '../publish/sinks/directory.ts';
 import type { Job } from '../store/types.ts';
 import type { WebhookNotifier } from './notify.ts';
+import type { RekorUploader } from './rekor.ts';
 import type { JobResult } from './runner.ts';
 
 const REPORT_FILES = ['report.json', 'report.html'];
@@ -21,6 +22,7 @@ export interface PublisherOptions {
   reportsDir: string;
   audit?: AuditLog;
   webhook?: WebhookNotifier;
+  rekor?: RekorUploader;
   logger: Logger;
 }
 
@@ -69,6 +71,10 @@ export class Publisher {
       await this.#promote(result.stagedDir, this.dirFor(job.subject.sha256));
     }
     const regression = isRegression(previousOutcome, result.outcome);
+    let rekor: string[] = [];
+    if (this.#o.rekor && result.publications?.length) {
+      rekor = await this.#o.rekor.upload(result.publications.flatMap((p) => [p.vsa, p.provenance]), job.id);
+    }
     if (this.#o.webhook) {
       const base = {
         jobId: job.id,
@@ -89,7 +95,7 @@ export class Publisher {
       subject: job.subject.sha256,
       outcome: result.outcome,
       attestations: [job.attestationSha256],
-      details: { attempt, ...(regression ? { regression: true } : {}), ...(result.error ? { error: result.error.code } : {}) },
+      details: { attempt, ...(regression ? { regression: true } : {}), ...(rekor.length ? { rekorLogIndexes: rekor } : {}), ...(result.error ? { error: result.error.code } : {}) },
     });
     this.#o.logger.info({ jobId: job.id, subject: job.subject.name, outcome: result.outcome, regression }, 'verdict published');
   }
