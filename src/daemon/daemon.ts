@@ -4,7 +4,7 @@
  * this node's previous process are expired at once (single node, stable worker
  * id) or left to expire (scale-out), and the runner removes orphan containers.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -123,6 +123,8 @@ export class Daemon {
     // Recovery: on a single node, this id's leases belong to a previous (killed) process: reclaim them now.
     const reclaimed = store.kind === 'sqlite' && store.expireLeasesOf ? await store.expireLeasesOf(workerId) : await store.reapExpired();
     if (reclaimed > 0) logger.warn({ reclaimed }, 'reclaimed jobs interrupted by a previous crash');
+    // Staged files of unfinished attempts are never published: a single node drops them all.
+    if (store.kind === 'sqlite') await rm(paths.stagingDir, { recursive: true, force: true });
     await runner.recover?.();
 
     const rekor = await rekorUploader(loaded, logger);

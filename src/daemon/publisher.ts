@@ -4,8 +4,8 @@
  * `<out>/<sha256>/` (each file renamed in atomically, verdict.json last), posts
  * the webhook events, and appends the verdict to the hash-chained audit log.
  */
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import type { AuditLog } from '../publish/audit.ts';
 import { VERDICT_FILE } from '../publish/sinks/directory.ts';
@@ -113,5 +113,7 @@ export class Publisher {
       await rename(tmp, join(to, name));
     }
     await rm(from, { recursive: true, force: true });
+    // The attempt's staging folder, once its last subject is promoted.
+    await rmdir(dirname(from)).catch(() => undefined);
   }
 }
