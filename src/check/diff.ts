@@ -101,6 +101,11 @@ function unpackGzip(buf: Buffer): Buffer {
   }
 }
 
+/** Runs of 6+ printable bytes, one a line, like strings(1). */
+function printableStrings(buf: Buffer): string {
+  return `${(buf.toString('latin1').match(/[\x20-\x7e]{6,}/g) ?? []).join('\n')}\n`;
+}
+
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -124,6 +129,9 @@ export async function fallbackDiff(a: string, b: string): Promise<DiffSummary> {
     let at = 0;
     while (at < ba.length && at < bb.length && ba[at] === bb[at]) at++;
     text = `binary files differ from byte ${at} (sizes ${ba.length} / ${bb.length})\n  control     ${hexContext(ba, at)}\n  experiment  ${hexContext(bb, at)}\n`;
+    // The printable strings that differ usually say what leaked (a date, a path) better than hex.
+    const strings = createTwoFilesPatch('control (strings)', 'experiment (strings)', printableStrings(ba), printableStrings(bb), '', '', { context: 1 });
+    if (strings.includes('\n@@')) text += strings;
   }
   return { report: { identical: false, builtin: true, text }, causes: [], text, html: `<pre>${escapeHtml(text)}</pre>` };
 }

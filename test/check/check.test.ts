@@ -120,6 +120,12 @@ test('formats: JSON parses with the per-variation verdicts; HTML and text name t
   assert.match(report.findings[0]!.outputs[0]!.diff!.text, /Zebra/);
 });
 
+test('binary outputs: the diff shows the printable strings that changed (__DATE__ from SOURCE_DATE_EPOCH)', async () => {
+  const text = (await check('sde', ['source-date-epoch'])).report.findings[0]!.outputs[0]!.diff!.text;
+  // SOURCE_DATE_EPOCH 1700000000 is 14 Nov 2023; without it gcc takes today's date.
+  assert.match(text, /-Nov 14 2023/);
+});
+
 test('tar outputs: the diff shows the members whose mode (umask) or order (fs-order) changed', async () => {
   const umask = (await check('umask', ['umask'])).report.findings[0]!.outputs[0]!.diff!.text;
   assert.match(umask, /pkg\/hello\.txt/);
