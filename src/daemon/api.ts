@@ -28,7 +28,7 @@ export interface ApiDeps {
   publisher: Publisher;
   metrics: Metrics;
   logger: Logger;
-  running: () => { job: Job; attempt: number; startedAt: string }[];
+  running: () => { job: Job; attempt: number; startedAt: string; progress?: string }[];
   submit: (bytes: Uint8Array, meta: { uri: string; source: string }) => Promise<{ jobs: Job[]; created: number }>;
   /** Write endpoints are refused (401) when unset: no token, no writes. */
   token?: string;
@@ -93,8 +93,10 @@ export function createApi(deps: ApiDeps): Server {
         if (!job) throw notFound(`job ${id}`);
         const attempts = deps.store.attempts ? await deps.store.attempts(id!) : [];
         const result = (job.result ?? {}) as Record<string, unknown>;
+        const live = deps.running().find((r) => r.job.id === id);
         sendJson(res, 200, {
           job,
+          ...(live?.progress ? { progress: live.progress } : {}),
           attempts,
           plan: result.plan ?? null,
           timings: { createdAt: job.createdAt, startedAt: job.startedAt ?? null, finishedAt: job.finishedAt ?? null, stages: result.timings ?? null },

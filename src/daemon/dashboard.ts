@@ -16,7 +16,7 @@ export interface ArtifactRow {
 
 export interface DashboardData {
   artifacts: ArtifactRow[];
-  running: { job: Job; attempt: number; startedAt: string }[];
+  running: { job: Job; attempt: number; startedAt: string; progress?: string }[];
   queued: Job[];
   counts: Record<JobState, number>;
   generatedAt: string;
@@ -86,7 +86,10 @@ export function rateChart(points: RatePoint[]): string {
   const grid = [0, 0.5, 1]
     .map((r) => `<line x1="${pad}" x2="${W - pad}" y1="${y(r)}" y2="${y(r)}" class="grid"/><text x="4" y="${y(r) + 4}">${r * 100}%</text>`)
     .join('');
-  return `<svg role="img" aria-label="reproducibility rate over time" viewBox="0 0 ${W} ${H}" class="chart">${grid}<polyline points="${path}"/>${dots}<text x="${pad}" y="${H - 2}">${h(new Date(t0).toISOString().slice(0, 16).replace('T', ' '))}</text><text x="${W - pad}" y="${H - 2}" text-anchor="end">${h(new Date(t1).toISOString().slice(0, 16).replace('T', ' '))}</text></svg>`;
+  const last = points[points.length - 1]!;
+  const total = points.reduce((n, p) => n + p.n, 0);
+  const caption = `<p class="muted">Latest period: ${Math.round(last.rate * 100)}% reproduced of ${last.n} verdict(s); ${total} verdict(s) charted. Errors are not counted as either.</p>`;
+  return `<svg role="img" aria-label="reproducibility rate over time" viewBox="0 0 ${W} ${H}" class="chart">${grid}<polyline points="${path}"/>${dots}<text x="${pad}" y="${H - 2}">${h(new Date(t0).toISOString().slice(0, 16).replace('T', ' '))}</text><text x="${W - pad}" y="${H - 2}" text-anchor="end">${h(new Date(t1).toISOString().slice(0, 16).replace('T', ' '))}</text></svg>${caption}`;
 }
 
 function badge(status: string): string {
@@ -135,9 +138,9 @@ export function renderDashboard(d: DashboardData): string {
     })
     .join('');
   const running = d.running
-    .map((r) => `<tr><td>${h(r.job.subject.name)}</td><td><code>${h(short(r.job.id))}</code></td><td>${r.attempt}</td><td>${h(r.startedAt)}</td></tr>`)
+    .map((r) => `<tr><td>${h(r.job.subject.name)} ${badge('running')}${r.progress ? `<br><span class="muted">${h(r.progress)}</span>` : ''}</td><td><code>${h(short(r.job.id))}</code></td><td>${r.attempt}</td><td>${h(r.startedAt)}</td></tr>`)
     .join('');
-  const queued = d.queued.map((j) => `<tr><td>${h(j.subject.name)}</td><td><code>${h(short(j.id))}</code></td><td>${j.attempt}</td><td>${h(j.createdAt)}</td></tr>`).join('');
+  const queued = d.queued.map((j) => `<tr><td>${h(j.subject.name)} ${badge('queued')}</td><td><code>${h(short(j.id))}</code></td><td>${j.attempt}</td><td>${h(j.createdAt)}</td></tr>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>reprod — rebuild verdicts</title><style>${CSS}</style></head>

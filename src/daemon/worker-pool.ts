@@ -39,6 +39,8 @@ interface Running {
   abort: AbortController;
   handBack: boolean;
   startedAt: number;
+  /** The last line the runner logged: what the build is doing now. */
+  progress?: string;
 }
 
 export class WorkerPool {
@@ -58,8 +60,13 @@ export class WorkerPool {
   }
 
   /** Jobs this process is running now. */
-  get running(): { job: Job; attempt: number; startedAt: string }[] {
-    return [...this.#running.values()].map((r) => ({ job: r.job, attempt: r.lease.attempt, startedAt: new Date(r.startedAt).toISOString() }));
+  get running(): { job: Job; attempt: number; startedAt: string; progress?: string }[] {
+    return [...this.#running.values()].map((r) => ({
+      job: r.job,
+      attempt: r.lease.attempt,
+      startedAt: new Date(r.startedAt).toISOString(),
+      ...(r.progress !== undefined ? { progress: r.progress } : {}),
+    }));
   }
 
   start(): void {
@@ -115,7 +122,10 @@ export class WorkerPool {
     const attempt = entry.lease.attempt;
     const log = jobLogger(this.#o.logger, job.id);
     const lines: string[] = [];
-    const logLine = (line: string): void => void lines.push(`${new Date().toISOString()} ${line}`);
+    const logLine = (line: string): void => {
+      lines.push(`${new Date().toISOString()} ${line}`);
+      entry.progress = line.length > 200 ? `${line.slice(0, 200)}…` : line;
+    };
     const beat = async (): Promise<void> => {
       try {
         entry.lease = await store.heartbeat(entry.lease, this.#o.leaseMs);

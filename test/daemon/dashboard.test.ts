@@ -21,6 +21,10 @@ function fixtureRunner(staging: string): JobRunner {
     async run(job: Job, rc: RunContext): Promise<JobResult> {
       const dir = join(staging, `${job.id}-${rc.attempt}`);
       await mkdir(dir, { recursive: true });
+      if (job.subject.name.startsWith('slow-')) {
+        rc.log('build: make -j2 (stage 2 of 4)');
+        await new Promise((r) => setTimeout(r, 2500));
+      }
       if (job.subject.name.startsWith('err-')) return { outcome: 'error', error: { code: 'BUILD_FAILED', message: 'make: *** [all] Error 2' }, stagedDir: dir };
       const outcome = job.subject.name.startsWith('ok-') ? 'reproduced' : 'not-reproduced';
       await writeFile(join(dir, 'verdict.json'), JSON.stringify({ outcome }));
@@ -47,12 +51,16 @@ test('dashboard: lists every artifact with its latest verdict and opens the HTML
       assert.equal(res.status, 201);
     }
     await waitFor('four verdicts', async () => (await daemon.store.countByState()).done === 4);
+    const slow = await fetch(`${daemon.url}/v1/attestations`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}` }, body: shellAttestation('slow-ok-glibc-2.36.deb', 'true', 'slow') });
+    assert.equal(slow.status, 201);
+    await waitFor('a running job', async () => (await daemon.store.countByState()).running === 1);
 
     const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
     await page.goto(`${daemon.url}/`);
     assert.equal(await page.title(), 'reprod — rebuild verdicts');
     const rows = await page.locator('tr.artifact').allInnerTexts();
     assert.equal(rows.length, 4);
+    assert.match(await page.locator('section', { hasText: 'Queue' }).innerText(), /slow-ok-glibc-2\.36\.deb running\s+build: make -j2/);
     for (const name of names) assert.ok(rows.some((r) => r.includes(name)), name);
     assert.ok(rows.find((r) => r.includes('diff-openssl'))!.includes('not-reproduced'));
     assert.ok(rows.find((r) => r.includes('err-busybox'))!.includes('BUILD_FAILED'));
