@@ -23,7 +23,7 @@ import { HttpFeed } from './feeds/http.ts';
 import type { Feed, FeedDeps } from './feeds/types.ts';
 import { Metrics } from './metrics.ts';
 import { WebhookNotifier } from './notify.ts';
-import { Publisher } from './publisher.ts';
+import { auditedJobs, Publisher } from './publisher.ts';
 import { RekorUploader } from './rekor.ts';
 import type { JobRunner } from './runner.ts';
 import { submissionsFor } from './subjects.ts';
@@ -128,12 +128,14 @@ export class Daemon {
     await runner.recover?.();
 
     const rekor = await rekorUploader(loaded, logger);
+    const audited = await auditedJobs(paths.auditLog);
     const audit = await AuditLog.open(paths.auditLog);
     const metrics = new Metrics();
     const publisher = new Publisher({
       outDir: paths.outDir,
       reportsDir: paths.reportsDir,
       audit,
+      audited,
       logger,
       ...(rekor ? { rekor } : {}),
       ...(cfg.webhook ? { webhook: new WebhookNotifier({ url: cfg.webhook.url, retries: cfg.webhook.retries }) } : {}),

@@ -4,7 +4,7 @@
  * `<out>/<sha256>/` (each file renamed in atomically, verdict.json last), posts
  * the webhook events, and appends the verdict to the hash-chained audit log.
  */
-import { copyFile, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import type { AuditLog } from '../publish/audit.ts';
@@ -23,7 +23,28 @@ export interface PublisherOptions {
   audit?: AuditLog;
   webhook?: WebhookNotifier;
   rekor?: RekorUploader;
+  /** Jobs the audit log already has a verdict for (read at start-up); see auditedJobs(). */
+  audited?: Set<string>;
   logger: Logger;
+}
+
+/**
+ * Job ids with a `job-verdict` entry in an audit log. A crash between publishing and
+ * committing re-runs the job; this keeps its verdict in the log once.
+ */
+export async function auditedJobs(path: string): Promise<Set<string>> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (!line.includes('"job-verdict"')) continue;
+    try {
+      const e = JSON.parse(line) as { type?: string; jobId?: string };
+      if (e.type === 'job-verdict' && e.jobId) out.add(e.jobId);
+    } catch {
+      // A torn last line: AuditLog.open deals with it.
+    }
+  }
+  return out;
 }
 
 /** A regression: the artifact's previous verdict was `reproduced`, this one is not. */
@@ -89,14 +110,19 @@ export class Publisher {
       await this.#o.webhook.send({ event: 'verdict', ...base }, signal);
       if (regression) await this.#o.webhook.send({ event: 'regression', ...base }, signal);
     }
-    await this.#o.audit?.append({
-      type: 'job-verdict',
-      jobId: job.id,
-      subject: job.subject.sha256,
-      outcome: result.outcome,
-      attestations: [job.attestationSha256],
-      details: { attempt, ...(regression ? { regression: true } : {}), ...(rekor.length ? { rekorLogIndexes: rekor } : {}), ...(result.error ? { error: result.error.code } : {}) },
-    });
+    if (this.#o.audited?.has(job.id)) {
+      this.#o.logger.warn({ jobId: job.id }, 'the audit log already holds this job\'s verdict (crash during an earlier publish): not appended again');
+    } else {
+      await this.#o.audit?.append({
+        type: 'job-verdict',
+        jobId: job.id,
+        subject: job.subject.sha256,
+        outcome: result.outcome,
+        attestations: [job.attestationSha256],
+        details: { attempt, ...(regression ? { regression: true } : {}), ...(rekor.length ? { rekorLogIndexes: rekor } : {}), ...(result.error ? { error: result.error.code } : {}) },
+      });
+      this.#o.audited?.add(job.id);
+    }
     this.#o.logger.info({ jobId: job.id, subject: job.subject.name, outcome: result.outcome, regression }, 'verdict published');
   }
 

@@ -89,3 +89,19 @@ test('status text lists the queue and recent verdicts', () => {
   assert.match(text, /queued\n {2}q {2}q{64}\.tgz {2}new {2}queued 60s ago/);
   assert.match(text, /reproduced {2}d{64}\.tgz {2}d{16} {4}60m ago/);
 });
+
+test('auditedJobs reads the job ids that already have a verdict in the audit log', async () => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { auditedJobs } = await import('../../src/daemon/publisher.ts');
+  const dir = await mkdtemp(join(tmpdir(), 'reprod-audited-'));
+  try {
+    const path = join(dir, 'audit.jsonl');
+    await writeFile(path, `${JSON.stringify({ type: 'job-verdict', jobId: 'a' })}\n${JSON.stringify({ type: 'attestation-verified', jobId: 'b' })}\n{"type":"job-verdict","jobId":"c"`);
+    assert.deepEqual([...(await auditedJobs(path))], ['a']);
+    assert.equal((await auditedJobs(join(dir, 'missing'))).size, 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
