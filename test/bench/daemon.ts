@@ -8,7 +8,8 @@
  * Env: BENCH_JOBS (default 100000), BENCH_CLAIMS (default 5000), BENCH_BUILDS (default 8).
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
@@ -90,10 +91,65 @@ async function overheadBench(dir: string): Promise<void> {
   }
 }
 
+/**
+ * With the real pipeline (when its executor and intake are in the tree): the same signed
+ * fixture attestations rebuilt directly (what `reprod rebuild` runs) and through the
+ * daemon, caches warm for both.
+ */
+async function pipelineBench(): Promise<void> {
+  const need = ['../../src/build/executor.ts', '../../src/attest/index.ts'].map((p) => new URL(p, import.meta.url));
+  if (!need.every((u) => existsSync(u))) {
+    console.log('pipeline overhead: skipped (the executor/intake modules are not in the tree yet)');
+    return;
+  }
+  const cases = ['hello-c', 'tar-good', 'date-macro'];
+  const { rebuildWorld } = (await import('../support/rebuild-world.ts' as string)) as {
+    rebuildWorld: (only: string[]) => Promise<{ dir: string; configFile: string; ctx: unknown; caseNamed(n: string): { attestation: string }; cleanup(): Promise<void> }>;
+  };
+  const { rebuildAttestation } = await import('../../src/pipeline/rebuild.ts');
+  const world = await rebuildWorld(cases);
+  try {
+    const direct = async (): Promise<number> => {
+      const t0 = performance.now();
+      for (const c of cases) {
+        const bytes = new Uint8Array(await readFile(world.caseNamed(c).attestation));
+        await rebuildAttestation(bytes, world.ctx as never, { uri: world.caseNamed(c).attestation }).catch(() => undefined);
+      }
+      return performance.now() - t0;
+    };
+    await direct(); // warm the source and input caches
+    const raw = JSON.parse(await readFile(world.configFile, 'utf8')) as Record<string, unknown>;
+    const feedDir = join(world.dir, 'bench-in');
+    await mkdir(feedDir, { recursive: true });
+    const configPath = join(world.dir, 'bench-daemon.yaml');
+    await writeFile(configPath, JSON.stringify({ ...raw, daemon: { claimPollMs: 50, heartbeatSeconds: 5, feeds: [{ type: 'directory', name: 'bench', path: feedDir, intervalSeconds: 0.1 }], api: { port: 0 }, outDir: join(world.dir, 'bench-out') } }));
+    const daemon = await Daemon.start({ loaded: loadConfig(configPath), logger: silentLogger });
+    let daemonMs: number;
+    try {
+      const t0 = performance.now();
+      for (const c of cases) await copyFile(world.caseNamed(c).attestation, join(feedDir, `${c}.json`));
+      await waitFor('pipeline verdicts', async () => {
+        const n = await daemon.store.countByState();
+        return n.queued === 0 && n.running === 0 && n.done + n.error >= cases.length;
+      }, 1_800_000);
+      daemonMs = performance.now() - t0;
+    } finally {
+      await daemon.stop();
+    }
+    const directMs = await direct();
+    console.log(`real pipeline, ${cases.length} signed fixture attestations, caches warm:`);
+    console.log(`  reprod rebuild (direct): ${(directMs / cases.length).toFixed(0)} ms/job;  daemon: ${(daemonMs / cases.length).toFixed(0)} ms/job`);
+    console.log(`  daemon overhead: ${((daemonMs - directMs) / cases.length).toFixed(0)} ms/job (ratio ${(daemonMs / directMs).toFixed(2)})`);
+  } finally {
+    await world.cleanup();
+  }
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'reprod-bench-daemon-'));
 try {
   await queueBench(dir);
   await overheadBench(dir);
+  await pipelineBench();
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
