@@ -49,7 +49,18 @@ export function reportError(e: unknown): number {
   return EXIT_ERROR;
 }
 
+/** `reprod --help | head` closes the pipe early: stop quietly instead of crashing with EPIPE. */
+function exitQuietlyOnEpipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
+      throw e;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnEpipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
