@@ -43,6 +43,7 @@ export const register: RegisterCommand = (program: Command, ctx) => {
           auditLog: paths.auditLog,
           retries: `${d.maxAttempts} attempts, backoff ${d.retryBaseSeconds}s doubling up to ${d.retryMaxSeconds}s`,
           webhook: d.webhook ? new URL(d.webhook.url).origin : 'none',
+          signing: loaded.config.signing?.key ? `key ${loaded.config.signing.key}` : loaded.config.signing?.keyless ? 'keyless' : 'NONE: every job will end in error until signing.key or signing.keyless is set',
         };
         process.stdout.write(`config ok\n${Object.entries(out).map(([k, v]) => `  ${k}: ${Array.isArray(v) ? (v.length ? v.join('; ') : 'none') : v}`).join('\n')}\n`);
         process.exitCode = EXIT_OK;

@@ -114,6 +114,9 @@ export class Daemon {
     await mkdir(paths.dataDir, { recursive: true });
     await mkdir(paths.outDir, { recursive: true });
     const store = options.store ?? (await openStore(loaded, logger));
+    if (!options.runner && !loaded.config.signing) {
+      logger.error('no signing: section: verdicts cannot be signed, so every job will end in error (set signing.key, see `reprod keys generate`)');
+    }
     const runner: JobRunner =
       options.runner ?? (await (await import('./pipeline-runner.ts')).createPipelineRunner({ loaded, logger, stagingDir: paths.stagingDir }));
 
