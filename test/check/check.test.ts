@@ -138,7 +138,7 @@ test('tar outputs: the diff shows the members whose mode (umask) or order (fs-or
   if (umask.builtin) assert.match(umask.text, /\+file 0664 .* pkg\/hello\.txt/);
   else assert.ok(umask.causes.includes('file-permissions'), umask.causes.join());
   const order = diffOf((await check('fs-order', ['fs-order'])).report);
-  if (order.builtin) assert.match(order.text, /\+file 0644 .* data\/alpha\.txt/);
+  if (order.builtin) assert.match(order.text, /\+file 0644 .* data\/\w+\.txt/);
   else assert.ok(order.causes.includes('archive-order'), order.causes.join());
 });
 
