@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'BUILD_FAILED'
   | 'BUILD_TIMEOUT'
   | 'BUILD_OOM'
+  | 'BUILD_CANCELLED'
   | 'BUILD_LOG_LIMIT'
   | 'FETCH_FAILED'
   | 'OUTPUT_MISSING'
@@ -67,6 +68,7 @@ export const HINTS: Partial<Record<ErrorCode, string>> = {
   IMAGE_NOT_FOUND: 'build the builder image with `reprod images build NAME`',
   BUILD_TIMEOUT: 'raise limits.timeoutSeconds if the build is legitimately slow',
   BUILD_OOM: 'raise limits.memoryMb if the build legitimately needs more memory',
+  INPUT_DIGEST_MISMATCH: 'a fetched input differs from the digest the plan pins: the upstream changed it, or the fetch was tampered with',
   OUTPUT_PATH_ESCAPE: 'the build produced an output whose path leaves the output directory; it was refused',
   CONFIG_INVALID: 'fix the key named above; config.example.yaml documents every key',
   KEY_PERMISSIONS: 'chmod 600 the private key file',
