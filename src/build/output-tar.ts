@@ -76,52 +76,52 @@ export async function extractTar(stream: Readable, destDir: string, opts: Extrac
   return entries;
 
   async function readEntries(): Promise<void> {
-  for await (const entry of extract) {
-    const h = entry.header;
-    if (entries.length >= MAX_ENTRIES) throw new ReprodError('ARCHIVE_LIMIT', `output archive has more than ${MAX_ENTRIES} entries`);
-    const path = safeEntryPath(h.name, opts.jobId);
-    if (path === undefined) {
-      entry.resume();
-      continue;
-    }
-    const dest = resolve(root, path);
-    if (!dest.startsWith(root + sep)) throw escape(h.name, 'leaves the output folder', opts.jobId);
-    switch (h.type) {
-      case 'file':
-      case 'contiguous-file': {
-        total += h.size ?? 0;
-        if (total > opts.maxBytes) throw new ReprodError('OUTPUT_TOO_LARGE', `outputs exceed ${opts.maxBytes} bytes`, { details: { maxBytes: opts.maxBytes } });
-        await mkdir(join(dest, '..'), { recursive: true });
-        const hash = createHash('sha256');
-        entry.on('data', (c: unknown) => hash.update(c as Buffer));
-        await pipeline(entry as unknown as Readable, createWriteStream(dest, { mode: 0o644 }));
-        entries.push({ path, type: 'file', size: h.size ?? 0, sha256: hash.digest('hex') });
-        break;
+    for await (const entry of extract) {
+      const h = entry.header;
+      if (entries.length >= MAX_ENTRIES) throw new ReprodError('ARCHIVE_LIMIT', `output archive has more than ${MAX_ENTRIES} entries`);
+      const path = safeEntryPath(h.name, opts.jobId);
+      if (path === undefined) {
+        entry.resume();
+        continue;
       }
-      case 'directory':
-        await mkdir(dest, { recursive: true });
-        entry.resume();
-        entries.push({ path, type: 'directory', size: 0 });
-        break;
-      case 'symlink':
-        checkLinkTarget(path, h.linkname ?? '', 'symlink', opts.jobId);
-        entry.resume();
-        entries.push({ path, type: 'symlink', size: 0, target: h.linkname ?? '' });
-        break;
-      case 'link': {
-        const target = safeEntryPath(h.linkname ?? '', opts.jobId);
-        checkLinkTarget(path, target ?? '', 'link', opts.jobId);
-        if (!seen.has(target!)) throw escape(h.name, `is a hard link to ${JSON.stringify(h.linkname)}, which is not in the output`, opts.jobId);
-        entry.resume();
-        entries.push({ path, type: 'link', size: 0, target: target! });
-        break;
+      const dest = resolve(root, path);
+      if (!dest.startsWith(root + sep)) throw escape(h.name, 'leaves the output folder', opts.jobId);
+      switch (h.type) {
+        case 'file':
+        case 'contiguous-file': {
+          total += h.size ?? 0;
+          if (total > opts.maxBytes) throw new ReprodError('OUTPUT_TOO_LARGE', `outputs exceed ${opts.maxBytes} bytes`, { details: { maxBytes: opts.maxBytes } });
+          await mkdir(join(dest, '..'), { recursive: true });
+          const hash = createHash('sha256');
+          entry.on('data', (c: unknown) => hash.update(c as Buffer));
+          await pipeline(entry as unknown as Readable, createWriteStream(dest, { mode: 0o644 }));
+          entries.push({ path, type: 'file', size: h.size ?? 0, sha256: hash.digest('hex') });
+          break;
+        }
+        case 'directory':
+          await mkdir(dest, { recursive: true });
+          entry.resume();
+          entries.push({ path, type: 'directory', size: 0 });
+          break;
+        case 'symlink':
+          checkLinkTarget(path, h.linkname ?? '', 'symlink', opts.jobId);
+          entry.resume();
+          entries.push({ path, type: 'symlink', size: 0, target: h.linkname ?? '' });
+          break;
+        case 'link': {
+          const target = safeEntryPath(h.linkname ?? '', opts.jobId);
+          checkLinkTarget(path, target ?? '', 'link', opts.jobId);
+          if (!seen.has(target!)) throw escape(h.name, `is a hard link to ${JSON.stringify(h.linkname)}, which is not in the output`, opts.jobId);
+          entry.resume();
+          entries.push({ path, type: 'link', size: 0, target: target! });
+          break;
+        }
+        default:
+          // Devices and fifos are not build outputs: noted, never created.
+          entry.resume();
+          entries.push({ path, type: 'other', size: 0 });
       }
-      default:
-        // Devices and fifos are not build outputs: noted, never created.
-        entry.resume();
-        entries.push({ path, type: 'other', size: 0 });
+      seen.add(path);
     }
-    seen.add(path);
-  }
   }
 }

@@ -11,8 +11,9 @@ import { register as daemon } from './daemon.ts';
 import { register as status } from './status.ts';
 import { register as setup } from './setup.ts';
 import { register as images } from './images.ts';
+import { register as doctor } from './doctor.ts';
 
 /** One entry per subcommand file; each adds its command to the program. */
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
-export const commands: RegisterCommand[] = [keys, audit, verify, workers, rebuild, demo, check, daemon, status, setup, images];
+export const commands: RegisterCommand[] = [keys, audit, verify, workers, rebuild, demo, check, daemon, status, setup, images, doctor];

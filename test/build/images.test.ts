@@ -99,6 +99,15 @@ describe('reprod setup', () => {
     assert.match(v.stderr, /Docker engine .* answers/);
   });
 
+  it('doctor reports ready (exit 0), and exit 1 naming the engine when none answers', () => {
+    const ok = spawnSync(process.execPath, [MAIN, 'doctor'], { encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stdout);
+    assert.match(ok.stdout, /ok +builder image +reprod\/bookworm-build:/);
+    const bad = spawnSync(process.execPath, [MAIN, 'doctor', '--socket', '/nonexistent/docker.sock'], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stdout, /MISSING docker engine/);
+  });
+
   it('--help teaches: options with defaults and an example', () => {
     const r = spawnSync(process.execPath, [MAIN, 'setup', '--help'], { encoding: 'utf8' });
     assert.match(r.stdout, /--no-image/);
