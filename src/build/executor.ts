@@ -139,7 +139,10 @@ export async function executePlan(docker: Docker, plan: BuildPlan, opts: Execute
   } catch (e) {
     if (!logSha256) await log.close().catch(() => undefined);
     if (e instanceof ReprodError) throw e;
-    throw new ReprodError('DOCKER_UNAVAILABLE', `Docker engine failed during the build: ${(e as Error).message}`, { jobId, cause: e, retryable: true });
+    // Engine answers (HTTP status) and socket failures are the engine's; anything else is ours.
+    const err = e as { statusCode?: number; code?: string; message?: string };
+    const engine = err.statusCode !== undefined || ['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE'].includes(err.code ?? '');
+    throw new ReprodError(engine ? 'DOCKER_UNAVAILABLE' : 'INTERNAL', `${engine ? 'Docker engine failed during the build' : 'build failed'}: ${err.message ?? String(e)}`, { jobId, cause: e, retryable: engine });
   } finally {
     for (const c of containers) await c.remove({ force: true, v: true }).catch(() => undefined);
     await docker.getVolume(volume).remove().catch(() => undefined);

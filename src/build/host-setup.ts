@@ -68,6 +68,9 @@ export async function ensureEngine(socket: string | undefined, say: (line: strin
   try {
     return { docker: await connectDocker(socket), started: false };
   } catch (e) {
+    if (/EACCES/.test((e as Error).message)) {
+      throw new ReprodError('DOCKER_UNAVAILABLE', `permission denied on ${socket ?? 'the Docker socket'}: run as root or add this user to the docker group`, { cause: e, retryable: true });
+    }
     if (socket && socket !== '/var/run/docker.sock') throw e; // someone else's engine: not ours to start
     const dockerd = await which('dockerd');
     if (!dockerd) throw e;

@@ -108,6 +108,15 @@ describe('reprod setup', () => {
     assert.match(bad.stdout, /MISSING docker engine/);
   });
 
+  const asNobody = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+  it('as non-root with packages missing: prints the exact apt-get command, SETUP_FAILED', { skip: !asNobody && 'needs root and setpriv to drop to nobody' }, () => {
+    const hostSetup = fileURLToPath(new URL('../../src/build/host-setup.ts', import.meta.url));
+    const code = `import(${JSON.stringify(hostSetup)}).then((m) => m.installPackages(['mmdebstrap'], () => {})).then(() => console.log('installed'), (e) => console.log(e.code, e.message))`;
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', code], { encoding: 'utf8', env: { ...process.env, HOME: tmpdir() } });
+    assert.match(r.stdout, /^SETUP_FAILED /);
+    assert.match(r.stdout, /apt-get update && apt-get install -y --no-install-recommends mmdebstrap/);
+  });
+
   it('--help teaches: options with defaults and an example', () => {
     const r = spawnSync(process.execPath, [MAIN, 'setup', '--help'], { encoding: 'utf8' });
     assert.match(r.stdout, /--no-image/);
