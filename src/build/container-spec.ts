@@ -65,6 +65,8 @@ export interface SpecInput {
   volume: string;
   sourceDir?: string;
   fetchNetwork: FetchNetwork;
+  /** Extra host folders mounted read-only in the fetch and build phases (`reprod check`'s libfaketime, shims, locales). */
+  readOnlyMounts?: { source: string; target: string }[];
 }
 
 export function containerEnv(plan: BuildPlan): string[] {
@@ -80,6 +82,8 @@ export function containerSpec(input: SpecInput): ContainerCreateOptions {
   if (prepare) {
     if (!input.sourceDir) throw new ReprodError('INTERNAL', 'prepare phase needs the source folder');
     mounts.push({ Type: 'bind', Source: input.sourceDir, Target: SOURCE_MOUNT, ReadOnly: true });
+  } else {
+    for (const m of input.readOnlyMounts ?? []) mounts.push({ Type: 'bind', Source: m.source, Target: m.target, ReadOnly: true });
   }
   return {
     Image: plan.image.digest,

@@ -39,6 +39,8 @@ export interface ExecuteOptions {
   logger: Logger;
   signal?: AbortSignal;
   onProgress?: (phase: string, detail?: string) => void;
+  /** Host folders mounted read-only in the fetch and build phases (never the source; that is copied). */
+  readOnlyMounts?: { source: string; target: string }[];
 }
 
 function isNotFound(e: unknown): boolean {
@@ -98,7 +100,16 @@ export async function executePlan(docker: Docker, plan: BuildPlan, opts: Execute
     const t0 = performance.now();
     const at = new Date().toISOString();
     let container: Docker.Container | undefined;
-    const spec = containerSpec({ plan, phase: name, jobId, labels, volume, sourceDir: resolve(opts.sourceDir), fetchNetwork: opts.fetchNetwork });
+    const spec = containerSpec({
+      plan,
+      phase: name,
+      jobId,
+      labels,
+      volume,
+      sourceDir: resolve(opts.sourceDir),
+      fetchNetwork: opts.fetchNetwork,
+      ...(opts.readOnlyMounts ? { readOnlyMounts: opts.readOnlyMounts } : {}),
+    });
     const result = await runContainer(docker, spec, {
       timeoutMs: timeoutSeconds * 1000,
       log,

@@ -1,4 +1,4 @@
-import { chmod, cp, lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -8,16 +8,18 @@ import { ReprodError, toReprodError } from '../errors.ts';
 import { baseEnv, planLimits, requireRelativePath } from '../plan/common.ts';
 import type { BuildPlan } from '../plan/types.ts';
 import { prepareAssets } from './assets.ts';
-import { runInContainer } from './container.ts';
+import { executePlan } from '../build/executor.ts';
+import { silentLogger, type Logger } from '../log/logger.ts';
 import { diffOutputs } from './diff.ts';
 import type { CheckReport } from './report-model.ts';
 import { runCheck, type BuildOutcome, type CheckProgress } from './run.ts';
-import { SPECS, type AssetName, type VariationName } from './variations.ts';
+import { ASSET_MOUNT, SPECS, type AssetName, type VariationName } from './variations.ts';
 
 /**
  * `reprod check` against a real Docker engine: prepares the host assets,
  * builds the control plan for a source folder and a build command, and runs
- * the check with every build in a hermetic container. Scratch goes to a temp
+ * the check with every build in the hermetic executor (src/build), the
+ * assets mounted read-only at ASSET_MOUNT. Scratch goes to a temp
  * folder removed at the end (unless `keep`).
  */
 /** A fixed default epoch for folders that are not a git commit (2023-11-14T22:13:20Z). */
@@ -58,36 +60,8 @@ export function controlPlan(input: ControlInput): BuildPlan {
   };
 }
 
-const LOG_TAIL_BYTES = 2048;
-
-/**
- * A copy of the source that every build reads: readable by any uid (the `user`
- * variation builds as uid 1234, and a folder made by mkdtemp is 0700). Every
- * build, the control included, sees the same copy, so the added read bits are
- * never a difference.
- */
-async function stageSource(sourceDir: string, into: string): Promise<string> {
-  const staged = join(into, 'source');
-  await cp(sourceDir, staged, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-  const open = async (dir: string): Promise<void> => {
-    await chmod(dir, ((await lstat(dir)).mode & 0o7777) | 0o755);
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await open(p);
-      else if (e.isFile()) {
-        const mode = (await lstat(p)).mode & 0o7777;
-        await chmod(p, mode | 0o444 | (mode & 0o100 ? 0o011 : 0));
-      }
-    }
-  };
-  await open(staged);
-  return staged;
-}
-
-async function logTail(path: string): Promise<string> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  return text.slice(-LOG_TAIL_BYTES).trimEnd();
-}
+/** Codes that say the check itself cannot go on, whichever variation is applied. */
+const INFRASTRUCTURE: string[] = ['DOCKER_UNAVAILABLE', 'IMAGE_NOT_FOUND', 'PLAN_INVALID', 'BUILD_CANCELLED', 'INTERNAL'];
 
 export interface RealCheckOptions {
   docker: Docker;
@@ -102,6 +76,7 @@ export interface RealCheckOptions {
   signal?: AbortSignal;
   /** Keep the per-build folders (outputs, logs) and say where. */
   keep?: boolean;
+  logger?: Logger;
 }
 
 export async function checkWithDocker(opts: RealCheckOptions): Promise<CheckReport & { workDir?: string }> {
@@ -111,7 +86,6 @@ export async function checkWithDocker(opts: RealCheckOptions): Promise<CheckRepo
   const runId = workDir.slice(-6).toLowerCase();
   let n = 0;
   try {
-    const sourceDir = await stageSource(opts.sourceDir, workDir);
     const report = await runCheck(
       {
         control: opts.control,
@@ -126,21 +100,22 @@ export async function checkWithDocker(opts: RealCheckOptions): Promise<CheckRepo
           n += 1;
           const jobDir = join(workDir, String(n).padStart(2, '0'));
           try {
-            const result = await runInContainer(opts.docker, exp.plan, {
+            const result = await executePlan(opts.docker, exp.plan, {
               jobId: `check-${runId}-${n}`,
-              sourceDir,
+              sourceDir: opts.sourceDir,
               jobDir,
-              ...(exp.assets.length > 0 ? { assetsDir: assets.dir } : {}),
+              fetchNetwork: 'none',
+              logger: opts.logger ?? silentLogger,
+              ...(exp.assets.length > 0 ? { readOnlyMounts: [{ source: assets.dir, target: ASSET_MOUNT }] } : {}),
               ...(opts.signal ? { signal: opts.signal } : {}),
             });
             return { ok: true, outputs: result.outputs };
           } catch (e) {
             const err = toReprodError(e);
             // Infrastructure failures end the check; a build that fails under a variation is a finding.
-            if (['DOCKER_UNAVAILABLE', 'IMAGE_NOT_FOUND', 'INTERNAL'].includes(err.code) || opts.signal?.aborted) throw err;
-            // The folder goes away with the check (unless --keep): carry the end of the log in the message.
-            const tail = await logTail(join(jobDir, 'build.log'));
-            return { ok: false, error: { code: err.code, message: tail ? `${err.message}; end of the build log:\n${tail}` : err.message } };
+            if (INFRASTRUCTURE.includes(err.code) || opts.signal?.aborted) throw err;
+            // The executor's message carries the end of the build log.
+            return { ok: false, error: { code: err.code, message: err.message } };
           }
         },
         diff: diffOutputs,
