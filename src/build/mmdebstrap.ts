@@ -19,6 +19,8 @@ export function mmdebstrapArgs(recipe: Recipe, outTar: string): string[] {
     '--aptopt=Acquire::Retries "3"',
     // Recommends would pull in packages the recipe does not list.
     '--aptopt=APT::Install-Recommends "false"',
+    ...recipe.dpkgExclude.map((g) => `--dpkgopt=path-exclude=${g}`),
+    ...recipe.dpkgInclude.map((g) => `--dpkgopt=path-include=${g}`),
     `--customize-hook=${CLEANUP_HOOK}`,
     '--format=tar',
     recipe.release,

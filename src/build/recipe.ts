@@ -22,6 +22,10 @@ export const recipeSchema = z.strictObject({
   variant: z.enum(['extract', 'custom', 'essential', 'apt', 'minbase', 'buildd', 'required', 'important', 'standard']).default('apt'),
   packages: z.array(z.string().regex(PACKAGE, 'a Debian package name')).default([]),
   sourceDateEpoch: z.number().int().nonnegative(),
+  /** dpkg `path-exclude` globs: files never unpacked (docs, manuals), to keep the image small. */
+  dpkgExclude: z.array(z.string().regex(/^\/[^\s]*$/, 'an absolute path glob')).default([]),
+  /** dpkg `path-include` globs that win over dpkgExclude (e.g. copyright files). */
+  dpkgInclude: z.array(z.string().regex(/^\/[^\s]*$/, 'an absolute path glob')).default([]),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
 });
 
