@@ -67,6 +67,8 @@ export interface SpecInput {
   fetchNetwork: FetchNetwork;
   /** Extra host folders mounted read-only in the fetch and build phases (`reprod check`'s libfaketime, shims, locales). */
   readOnlyMounts?: { source: string; target: string }[];
+  /** CPUs of the engine's machine: the engine refuses a CPU limit above it. */
+  hostCpus?: number;
 }
 
 export function containerEnv(plan: BuildPlan): string[] {
@@ -110,7 +112,7 @@ export function containerSpec(input: SpecInput): ContainerCreateOptions {
       PidsLimit: plan.limits.pids,
       Memory: plan.limits.memoryBytes,
       MemorySwap: plan.limits.memoryBytes,
-      NanoCpus: Math.round(plan.limits.cpus * 1e9),
+      NanoCpus: Math.round(Math.min(plan.limits.cpus, input.hostCpus ?? plan.limits.cpus) * 1e9),
       Mounts: mounts,
       // A real PID 1 reaps zombies and forwards the kill on timeout.
       Init: true,

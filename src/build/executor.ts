@@ -16,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, posix, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
@@ -108,6 +109,7 @@ export async function executePlan(docker: Docker, plan: BuildPlan, opts: Execute
       volume,
       sourceDir: resolve(opts.sourceDir),
       fetchNetwork: opts.fetchNetwork,
+      hostCpus: availableParallelism(),
       ...(opts.readOnlyMounts ? { readOnlyMounts: opts.readOnlyMounts } : {}),
     });
     const result = await runContainer(docker, spec, {
@@ -152,6 +154,8 @@ export async function executePlan(docker: Docker, plan: BuildPlan, opts: Execute
     if (e instanceof ReprodError) throw e;
     // Engine answers (HTTP status) and socket failures are the engine's; anything else is ours.
     const err = e as { statusCode?: number; code?: string; message?: string };
+    // The engine refusing the settings (400) is a bad plan, not an outage.
+    if (err.statusCode === 400) throw new ReprodError('PLAN_INVALID', `the Docker engine refused the plan's container settings: ${err.message ?? String(e)}`, { jobId, cause: e });
     const engine = err.statusCode !== undefined || ['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE'].includes(err.code ?? '');
     throw new ReprodError(engine ? 'DOCKER_UNAVAILABLE' : 'INTERNAL', `${engine ? 'Docker engine failed during the build' : 'build failed'}: ${err.message ?? String(e)}`, { jobId, cause: e, retryable: engine });
   } finally {

@@ -206,6 +206,12 @@ describe('hermetic executor (real Docker)', () => {
     await assert.rejects(executePlan(docker, await testPlan({ image: { ref: 'gone', digest: `sha256:${'0'.repeat(64)}` } }), job()), (e) => isReprodError(e, 'IMAGE_NOT_FOUND'));
   });
 
+  it('a CPU limit above the machine\'s CPUs is clamped; settings the engine refuses are PLAN_INVALID', async () => {
+    const r = await executePlan(docker, await testPlan({ limits: { cpus: 64 } as BuildPlan['limits'] }), job());
+    assert.equal(r.outputs.length, 1);
+    await fails(await testPlan({ limits: { memoryBytes: 1024 * 1024 } as BuildPlan['limits'] }), 'PLAN_INVALID');
+  });
+
   it('an abort kills the build: BUILD_CANCELLED, nothing left behind', async () => {
     const ac = new AbortController();
     const o = job({ signal: ac.signal, onProgress: (phase) => phase === 'build' && setTimeout(() => ac.abort(), 500) });
