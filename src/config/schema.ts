@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import * as d from './defaults.ts';
 import { signingSchema } from './signing.ts';
+import { trustSchema } from './trust.ts';
 import { rebuildersSchema } from './rebuilders.ts';
 import { daemonSchema, storeSchema } from './daemon.ts';
 
@@ -31,7 +32,7 @@ export const configSchema = z.strictObject({
   docker: dockerSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   /** Sections owned by later parts of reprod; validated by their owners. */
-  trust: z.unknown().optional(),
+  trust: trustSchema.prefault({}),
   signing: signingSchema.optional(),
   daemon: daemonSchema.prefault({}),
   store: storeSchema.prefault({}),
