@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import Docker from 'dockerode';
 import type { Job } from '../../src/store/types.ts';
 import { waitFor } from '../support/daemon.ts';
 
@@ -97,11 +98,16 @@ test('pipeline: kill -9 mid-build, restart: one verdict, one attestation set', {
   try {
     await copyFile(w.caseNamed('hello-c').attestation, join(feedDir, 'hello-c.json'));
     const running = await waitFor('a running job', async () => (await jobs(d.url)).find((j) => j.state === 'running'), 120_000);
-    // Let the build get into its container before the kill.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Kill while the job's container (labelled with its job id) exists.
+    const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+    const ours = async (): Promise<string[]> =>
+      (await docker.listContainers({ all: true, filters: { label: ['dev.reprod.job'] } })).filter((c) => (c.Labels['dev.reprod.job'] ?? '').startsWith(running.id)).map((c) => c.Id);
+    const orphan = await waitFor('the job container', async () => (await ours())[0], 300_000);
     d.proc.kill('SIGKILL');
     await d.exit;
+    assert.ok((await ours()).includes(orphan), 'the killed daemon left its container behind');
     d = await spawnDaemon(configPath);
+    assert.ok(!(await ours()).includes(orphan), 'start-up removed the orphan container');
     const done = await waitFor('the re-run verdict', async () => (await jobs(d.url)).find((j) => j.id === running.id && j.state !== 'running' && j.state !== 'queued'), 800_000);
     assert.equal(done.outcome, 'reproduced');
     assert.ok(done.attempt >= 2);
