@@ -23,24 +23,39 @@ export interface BisectResult {
 
 export class CachedOracle {
   readonly #oracle: Oracle;
-  readonly #seen = new Map<string, boolean>();
+  readonly #seen = new Map<string, Promise<boolean>>();
+  /** How many configurations ddmin may build at once (speculatively: some results go unused). */
+  readonly parallel: number;
 
-  constructor(oracle: Oracle, known: Iterable<[string[], boolean]> = []) {
+  constructor(oracle: Oracle, known: Iterable<[string[], boolean]> = [], parallel = 1) {
     this.#oracle = oracle;
-    for (const [set, differs] of known) this.#seen.set(setKey(set), differs);
+    this.parallel = parallel;
+    for (const [set, differs] of known) this.#seen.set(setKey(set), Promise.resolve(differs));
   }
 
   get builds(): number {
     return this.#seen.size;
   }
 
-  async test(set: string[]): Promise<boolean> {
+  test(set: string[]): Promise<boolean> {
     const key = setKey(set);
-    const hit = this.#seen.get(key);
-    if (hit !== undefined) return hit;
-    const differs = await this.#oracle([...set].sort());
-    this.#seen.set(key, differs);
-    return differs;
+    let result = this.#seen.get(key);
+    if (!result) {
+      result = this.#oracle([...set].sort());
+      this.#seen.set(key, result);
+    }
+    return result;
+  }
+
+  /** Waits for every build started, speculative ones included, so none outlives the check. */
+  async drain(): Promise<void> {
+    await Promise.allSettled(this.#seen.values());
+  }
+
+  /** Starts building these sets now; their results are awaited (or not) later through test(). */
+  prefetch(sets: string[][]): void {
+    // A failure is reported to whoever awaits test() for that set; never as an unhandled rejection.
+    for (const set of sets.slice(0, this.parallel)) this.test(set).catch(() => undefined);
   }
 }
 
@@ -58,6 +73,7 @@ export async function ddmin(failing: string[], oracle: CachedOracle): Promise<st
   while (current.length >= 2) {
     const parts = chunks(current, n);
     let reduced = false;
+    if (oracle.parallel > 1) oracle.prefetch(parts);
     for (const part of parts) {
       if (await oracle.test(part)) {
         current = part;
@@ -89,20 +105,29 @@ export async function ddmin(failing: string[], oracle: CachedOracle): Promise<st
  * Finds every independent culprit set among `all`. `allDiffers` is the result
  * of the all-at-once experiment the caller already built.
  */
-export async function bisect(all: string[], allDiffers: boolean, oracle: Oracle, onCulprit?: (culprit: string[]) => void): Promise<BisectResult> {
-  const cached = new CachedOracle(oracle, [[all, allDiffers]]);
+export async function bisect(
+  all: string[],
+  allDiffers: boolean,
+  oracle: Oracle,
+  opts: { onCulprit?: (culprit: string[]) => void; parallel?: number } = {},
+): Promise<BisectResult> {
+  const cached = new CachedOracle(oracle, [[all, allDiffers]], opts.parallel ?? 1);
   const culprits: string[][] = [];
   let remaining = [...all];
   let stable: string[] = [];
-  while (remaining.length > 0) {
-    if (!(await cached.test(remaining))) {
-      stable = remaining;
-      break;
+  try {
+    while (remaining.length > 0) {
+      if (!(await cached.test(remaining))) {
+        stable = remaining;
+        break;
+      }
+      const culprit = await ddmin(remaining, cached);
+      culprits.push([...culprit].sort());
+      opts.onCulprit?.([...culprit].sort());
+      remaining = remaining.filter((v) => !culprit.includes(v));
     }
-    const culprit = await ddmin(remaining, cached);
-    culprits.push([...culprit].sort());
-    onCulprit?.([...culprit].sort());
-    remaining = remaining.filter((v) => !culprit.includes(v));
+  } finally {
+    await cached.drain();
   }
   // The all-at-once build was the caller's; count only the ones made here.
   return { culprits, stable, builds: cached.builds - 1 };

@@ -53,6 +53,8 @@ export interface CheckOptions {
   variations: VariationName[];
   /** Control builds (>= 1); repeats catch nondeterminism no variation explains. */
   runs: number;
+  /** Builds at once while bisecting (default 1: fewest builds; 2 trades a few speculative builds for wall time). */
+  jobs?: number;
   host: HostFacts;
   source: CheckReport['project']['source'];
   onProgress?: (p: CheckProgress) => void;
@@ -82,8 +84,17 @@ export async function runCheck(opts: CheckOptions, deps: CheckDeps): Promise<Che
     return deps.build(exp, variations.length === 0 ? 'control' : setKey(variations));
   };
 
-  const control = await build([], 'control', opts.runs + (active.length > 0 ? 1 + 2 * log2ceil(active.length) : 0));
+  const controlBuild = build([], 'control', opts.runs + (active.length > 0 ? 1 + 2 * log2ceil(active.length) : 0));
+  // The all-at-once experiment does not depend on the control: both build at the same time.
+  const allAtOnce = active.length > 0 ? build(active, 'all-at-once', 2 * log2ceil(active.length) + 1) : undefined;
+  // Never leave it running (or its rejection unhandled) when the check ends early.
+  const settleAllAtOnce = async () => void (await allAtOnce?.catch(() => undefined));
+  const control = await controlBuild.catch(async (e: unknown) => {
+    await settleAllAtOnce();
+    throw e;
+  });
   if (!control.ok) {
+    await settleAllAtOnce();
     // The control's own failure code (BUILD_FAILED, OUTPUT_MISSING …) is the answer: no variation is to blame.
     throw new ReprodError(control.error.code as ErrorCode, `the control build failed: ${control.error.message}`, { details: { error: control.error } });
   }
@@ -117,6 +128,7 @@ export async function runCheck(opts: CheckOptions, deps: CheckDeps): Promise<Che
       report.nondeterministic = { differingOutputs: differs };
       report.findings.push(await explain([], again, control.outputs, differs, builds, deps));
       report.variations = opts.variations.map((v) => variationResult(v, 'untested', skipped));
+      await settleAllAtOnce();
       return finish(report, builds, started);
     }
   }
@@ -130,7 +142,7 @@ export async function runCheck(opts: CheckOptions, deps: CheckDeps): Promise<Che
     const variations = set as VariationName[];
     // ddmin halves the set it tests: about two builds per halving are left, plus the stability check.
     const left = set.length === active.length ? 2 * log2ceil(active.length) + 1 : 2 * log2ceil(set.length) + 1;
-    const outcome = await build(variations, set.length === active.length ? 'all-at-once' : 'bisect', left);
+    const outcome = allAtOnce && setKey(set) === setKey(active) ? await allAtOnce : await build(variations, 'bisect', left);
     const differs = differingOutputs(control.outputs, outcome);
     record(experimentPlan(opts.control, variations), outcome, differs);
     return differs.length > 0;
@@ -139,7 +151,7 @@ export async function runCheck(opts: CheckOptions, deps: CheckDeps): Promise<Che
   const allDiffers = await oracle(active);
   const isolatedAfter = new Map<string, number>();
   const bisected = allDiffers
-    ? await bisect(active, true, oracle, (culprit) => isolatedAfter.set(setKey(culprit), builds))
+    ? await bisect(active, true, oracle, { onCulprit: (culprit) => isolatedAfter.set(setKey(culprit), builds), parallel: opts.jobs ?? 1 })
     : { culprits: [], stable: active, builds: 0 };
 
   report.reproducible = bisected.culprits.length === 0;

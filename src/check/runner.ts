@@ -69,6 +69,8 @@ export interface RealCheckOptions {
   sourceDir: string;
   variations: VariationName[];
   runs: number;
+  /** Builds at once while bisecting (see CheckOptions.jobs). */
+  jobs?: number;
   /** Where host assets are cached (data dir). */
   cacheDir: string;
   source: CheckReport['project']['source'];
@@ -91,6 +93,7 @@ export async function checkWithDocker(opts: RealCheckOptions): Promise<CheckRepo
         control: opts.control,
         variations: opts.variations,
         runs: opts.runs,
+        ...(opts.jobs ? { jobs: opts.jobs } : {}),
         host: { cpuCount: availableParallelism(), assets: assets.available },
         source: opts.source,
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

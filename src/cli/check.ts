@@ -19,6 +19,7 @@ interface CheckCliOptions {
   image: string;
   vary?: string;
   runs: string;
+  jobs: string;
   format: CheckFormat;
   out?: string;
   sourceDateEpoch?: string;
@@ -66,6 +67,7 @@ export const register: RegisterCommand = (program: Command) => {
     .option('--image <ref>', 'builder image: name, name@sha256:… or sha256:<image id>', DEFAULT_BUILDER_IMAGE)
     .option('--vary <list>', `variations, comma-separated, or "all"; prefix with - to leave one out (all: ${VARIATIONS.join(', ')})`, 'all')
     .option('--runs <n>', 'control builds; 2 or more also catches nondeterminism no variation explains (randomness)', '1')
+    .option('--jobs <n>', 'builds at once while bisecting: 1 makes the fewest builds, 2 finishes sooner with a few speculative ones', '1')
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'html']).default('text'))
     .option('--out <file>', 'write the report to this file instead of stdout')
     .option('--source-date-epoch <n>', `SOURCE_DATE_EPOCH of the control (default: the commit time with --git, else ${DEFAULT_CHECK_EPOCH})`)
@@ -99,6 +101,7 @@ export const register: RegisterCommand = (program: Command) => {
       if (opts.git !== undefined && dir !== undefined) throw new ReprodError('USAGE', 'give a folder or --git/--commit, not both');
       const variations = parseVaryList(opts.vary);
       const runs = positiveInt(opts.runs, '--runs');
+      const jobs = positiveInt(opts.jobs, '--jobs');
       const loaded = loadConfig(opts.config);
       const dataDir = configPath(loaded, loaded.config.dataDir);
       const docker = await connectEngine(loaded.config.docker.socket);
@@ -126,6 +129,7 @@ export const register: RegisterCommand = (program: Command) => {
           sourceDir: src.dir,
           variations,
           runs,
+          jobs,
           cacheDir: dataDir,
           source: src.source,
           onProgress: progress.onProgress,

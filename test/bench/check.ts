@@ -75,7 +75,7 @@ async function reprodCheck(name: string, fx: Fixture, imageId: string, scratch: 
   const vary = [...Object.keys(SHARED), ...REPROD_ONLY].join(',');
   const r = await timed(
     join(ROOT, 'node_modules/.bin/node'),
-    [join(ROOT, 'src/cli/main.ts'), 'check', src, '--build', fx.build, '--output', ...fx.outputs, '--image', imageId, '--vary', vary, '--format', 'json'],
+    [join(ROOT, 'src/cli/main.ts'), 'check', src, '--build', fx.build, '--output', ...fx.outputs, '--image', imageId, '--vary', vary, '--jobs', '2', '--format', 'json'],
     // The repo root: its .reprod data folder caches the compiled host assets (locale, shim) across runs.
     ROOT,
   );

@@ -31,6 +31,22 @@ test('a single culprit among all variations is found in few builds', async () =>
   assert.ok(total / ALL.length <= 7, `mean ${total / ALL.length} builds`);
 });
 
+test('parallel bisection builds the halves at the same time', async () => {
+  let running = 0;
+  let peak = 0;
+  const oracle = async (set: string[]) => {
+    running += 1;
+    peak = Math.max(peak, running);
+    await new Promise((r) => setTimeout(r, 5));
+    running -= 1;
+    return set.includes('kernel');
+  };
+  const r = await bisect(ALL, true, oracle, { parallel: 2 });
+  assert.deepEqual(r.culprits, [['kernel']]);
+  assert.equal(peak, 2);
+  assert.equal(running, 0, 'every speculative build has finished when bisect returns');
+});
+
 test('a reproducible build costs no bisection builds', async () => {
   const { oracle, calls } = oracleFor([]);
   const r = await bisect(ALL, false, oracle);
@@ -48,10 +64,14 @@ test('two independent culprits are both named; a pair that only breaks together 
 
 test('property: every culprit set found is minimal and really differs; no configuration is built twice', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(fc.subarray(ALL, { minLength: 1, maxLength: 3 }), { maxLength: 3 }), async (culprits) => {
+    fc.asyncProperty(fc.array(fc.subarray(ALL, { minLength: 1, maxLength: 3 }), { maxLength: 3 }), fc.integer({ min: 1, max: 3 }), async (culprits, parallel) => {
       const { oracle, calls } = oracleFor(culprits);
       const differs = (s: string[]) => culprits.some((c) => c.every((v) => s.includes(v)));
-      const r = await bisect(ALL, differs(ALL), oracle);
+      const r = await bisect(ALL, differs(ALL), oracle, { parallel });
+      // Speculative builds change the cost, never the answer.
+      const sequential = await bisect(ALL, differs(ALL), oracleFor(culprits).oracle);
+      assert.deepEqual(r.culprits, sequential.culprits);
+      assert.ok(r.builds >= sequential.builds);
       for (const c of r.culprits) {
         assert.ok(differs(c));
         for (const v of c) assert.ok(!differs(c.filter((x) => x !== v)), `${c} is not minimal`);

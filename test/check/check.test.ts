@@ -41,7 +41,7 @@ async function fixture(name: string): Promise<Fixture> {
   return JSON.parse(await readFile(join(FIXTURES, name, 'check.json'), 'utf8')) as Fixture;
 }
 
-async function check(name: string, variations: readonly VariationName[] = VARIATIONS, runs = 1) {
+async function check(name: string, variations: readonly VariationName[] = VARIATIONS, runs = 1, jobs = 1) {
   const fx = await fixture(name);
   const control = controlPlan({
     imageId,
@@ -58,6 +58,7 @@ async function check(name: string, variations: readonly VariationName[] = VARIAT
     sourceDir: join(FIXTURES, name),
     variations: [...variations],
     runs,
+    jobs,
     cacheDir: CACHE,
     source: { dir: name },
   });
@@ -92,6 +93,12 @@ for (const name of names) {
     }
   });
 }
+
+test('--jobs 2: speculative parallel bisection names the same culprit', async () => {
+  const { report } = await check('umask', VARIATIONS, 1, 2);
+  assert.deepEqual(report.findings.map((f) => f.variations), [['umask']]);
+  assert.deepEqual(report.variations.filter((v) => v.status === 'breaks').map((v) => v.name), ['umask']);
+});
 
 test('canaries: the report shows the bytes where the hostname and the build path leaked', async () => {
   const host = await check('hostname', ['hostname', 'umask', 'timezone']);
