@@ -1,9 +1,31 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { ReprodError } from '../errors.ts';
 import { join } from 'node:path';
 import type { SourceRef } from '../plan/rebuilder.ts';
 import { InputCache, type SourceMeta } from './cache.ts';
 import { checkoutCommit } from './git.ts';
 import { checkSourceUrl, type SourcePolicy } from './source-policy.ts';
+
+/** Largest checked-out source tree accepted (files of the commit, without .git). */
+export const MAX_SOURCE_BYTES = 4 * 1024 ** 3;
+
+/** Sums file sizes under `dir`, stopping as soon as `limit` is passed (links are not followed). */
+async function treeExceeds(dir: string, limit: number): Promise<number | undefined> {
+  let total = 0;
+  const stack = [dir];
+  while (stack.length) {
+    const d = stack.pop()!;
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) stack.push(p);
+      else if (e.isFile()) {
+        total += (await lstat(p)).size;
+        if (total > limit) return total;
+      }
+    }
+  }
+  return undefined;
+}
 
 /** What the inputs stage reports while it works. */
 export interface SourceProgress {
@@ -29,7 +51,7 @@ export async function fetchSource(
   source: SourceRef,
   policy: SourcePolicy,
   cache: InputCache,
-  opts: { signal?: AbortSignal; onProgress?: (p: SourceProgress) => void } = {},
+  opts: { signal?: AbortSignal; onProgress?: (p: SourceProgress) => void; maxBytes?: number } = {},
 ): Promise<FetchedSource> {
   // The policy applies to cached entries too: a host removed from the allow-list stays refused.
   checkSourceUrl(source.repo, policy);
@@ -46,6 +68,11 @@ export async function fetchSource(
     const { commitTime } = await checkoutCommit(source.repo, source.commit, tree, policy, opts.signal);
     // Builds get the files of the commit only; git metadata stays out of the container.
     await rm(join(tree, '.git'), { recursive: true, force: true });
+    const limit = opts.maxBytes ?? MAX_SOURCE_BYTES;
+    const over = await treeExceeds(tree, limit);
+    if (over !== undefined) {
+      throw new ReprodError('SOURCE_TOO_LARGE', `${source.repo} at ${source.commit} holds over ${limit} bytes of files`, { details: { limit, seen: over } });
+    }
     const stored = await cache.putSource(tree, { repo: source.repo, commit: source.commit, commitTime, fetchedAt: new Date().toISOString() });
     return { dir: stored.tree, meta: stored.meta, cached: false };
   } finally {

@@ -83,3 +83,13 @@ test('fetched inputs are stored by digest and refused when the digest differs', 
   assert.equal(await cache.getInput(digest), stored);
   await assert.rejects(cache.putInput(file, 'a'.repeat(64)), (e) => isReprodError(e, 'INPUT_DIGEST_MISMATCH'));
 });
+
+test('a source tree over the size limit is SOURCE_TOO_LARGE and is not cached', async () => {
+  const r = await makeGitRepo(projectDir('hello-c'), join(tmp.dir, 'origin-big'));
+  const cache = new InputCache(join(tmp.dir, 'data5'));
+  await assert.rejects(
+    fetchSource({ repo: r.url, commit: r.commit }, filePolicy, cache, { maxBytes: 10 }),
+    (e) => isReprodError(e, 'SOURCE_TOO_LARGE'),
+  );
+  assert.equal(await cache.getSource(r.url, r.commit), undefined);
+});
