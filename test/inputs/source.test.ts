@@ -36,6 +36,12 @@ test('the source policy allows https to listed hosts and file:// only when enabl
     assert.throws(() => checkSourceUrl(url, noFile), (e) => isReprodError(e, 'SOURCE_NOT_ALLOWED'), url);
   }
   assert.ok(checkSourceUrl('file:///srv/repos/a.git', filePolicy));
+  // An empty host list means any public host, never an internal one.
+  const open: SourcePolicy = { sourceHosts: [], allowFileSources: false };
+  assert.ok(checkSourceUrl('https://github.com/a/b', open));
+  for (const url of ['https://localhost/a.git', 'https://127.0.0.1/a.git', 'https://10.1.2.3/a.git', 'https://172.17.0.1/a', 'https://169.254.169.254/x', 'https://[::1]/a', 'https://intranet/a']) {
+    assert.throws(() => checkSourceUrl(url, open), (e) => isReprodError(e, 'SOURCE_NOT_ALLOWED'), url);
+  }
 });
 
 test('a commit is checked out exactly, without .git, and a second fetch uses the cache', async () => {
