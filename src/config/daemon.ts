@@ -61,6 +61,11 @@ export const daemonSchema = z
     maxAttempts: z.number().int().min(1).default(DEFAULT_MAX_ATTEMPTS),
     retryBaseSeconds: z.number().min(0).default(DEFAULT_RETRY_BASE_SECONDS),
     retryMaxSeconds: z.number().min(0).default(DEFAULT_RETRY_MAX_SECONDS),
+    /**
+     * Re-check a `not-reproduced` verdict once, this long after it (a new scheduled job;
+     * the verdict itself stays final). Unset: no automatic re-checks.
+     */
+    recheckNotReproducedSeconds: z.number().positive().optional(),
     /** On SIGTERM running builds get this long to finish before they are handed back to the queue. */
     shutdownGraceSeconds: z.number().min(0).default(DEFAULT_SHUTDOWN_GRACE_SECONDS),
     /** How often an idle worker asks the store for work. */

@@ -2,7 +2,7 @@
  * The daemon's HTTP API on node:http. Reads are open (listen on loopback by
  * default); writes need the bearer token. Every error is `{error: {code, message}}`.
  *
- *   GET  /v1/jobs?state=&limit=        GET /v1/jobs/:id          POST /v1/jobs/:id/retry
+ *   GET  /v1/jobs?state=&limit=        GET /v1/jobs/:id          POST /v1/jobs/:id/retry  POST /v1/jobs/:id/recheck
  *   GET  /v1/artifacts/:sha256         GET /v1/artifacts/:sha256/attestations
  *   GET  /v1/reports/:id.{json,html}   POST /v1/attestations     GET /healthz /readyz /metrics /
  */
@@ -30,6 +30,8 @@ export interface ApiDeps {
   logger: Logger;
   running: () => { job: Job; attempt: number; startedAt: string; progress?: string }[];
   submit: (bytes: Uint8Array, meta: { uri: string; source: string }) => Promise<{ jobs: Job[]; created: number }>;
+  /** Claim at once instead of at the next poll. */
+  wake?: () => void;
   /** Write endpoints are refused (401) when unset: no token, no writes. */
   token?: string;
   maxBodyBytes: number;
@@ -115,6 +117,21 @@ export function createApi(deps: ApiDeps): Server {
         const again = await deps.store.retry(id!);
         if (!again) throw new ReprodError('BAD_REQUEST', `job ${id} is ${job.outcome ?? job.state}: only jobs that ended in error are retried`);
         sendJson(res, 202, { job: again });
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v1\/jobs\/([^/]+)\/recheck$/,
+      write: true,
+      handler: async (_q, res, [id]) => {
+        if (!JOB_ID.test(id!)) throw badId('job id');
+        const job = await deps.store.job(id!);
+        if (!job) throw notFound(`job ${id}`);
+        if (!deps.store.scheduleRecheck) throw new ReprodError('BAD_REQUEST', `the ${deps.store.kind} store cannot schedule re-checks`);
+        const re = await deps.store.scheduleRecheck(id!, 0);
+        if (!re) throw new ReprodError('BAD_REQUEST', `job ${id} is ${job.state}, or its artifact already has a queued or running job: nothing to re-check now`);
+        deps.wake?.();
+        sendJson(res, 202, { job: re });
       },
     },
     {

@@ -157,6 +157,7 @@ export class Daemon {
       retryBaseMs: cfg.retryBaseSeconds * 1000,
       retryMaxMs: cfg.retryMaxSeconds * 1000,
       ...(cfg.labels ? { labels: cfg.labels } : {}),
+      ...(cfg.recheckNotReproducedSeconds !== undefined ? { recheckNotReproducedMs: cfg.recheckNotReproducedSeconds * 1000 } : {}),
     });
 
     const submit = async (bytes: Uint8Array, meta: { uri: string; source: string }): Promise<{ jobs: Job[]; created: number }> => {
@@ -192,6 +193,7 @@ export class Daemon {
       metrics,
       logger,
       running: () => pool.running,
+      wake: () => pool.wake(),
       submit,
       ...(token ? { token } : {}),
       maxBodyBytes: cfg.api.maxBodyBytes,

@@ -31,6 +31,8 @@ export interface WorkerPoolOptions {
   retryBaseMs: number;
   retryMaxMs: number;
   labels?: WorkerLabels;
+  /** Schedule one re-check this long after a `not-reproduced` verdict (unset: none). */
+  recheckNotReproducedMs?: number;
 }
 
 interface Running {
@@ -158,6 +160,7 @@ export class WorkerPool {
       });
       this.#o.metrics?.verdict(result.outcome);
       log.info({ outcome: result.outcome, attempt }, 'job done');
+      await this.#maybeRecheck(job, result.outcome);
     } catch (e) {
       await this.#failed(entry, e, lines);
     } finally {
@@ -197,6 +200,17 @@ export class WorkerPool {
       });
     if (job?.state === 'error') this.#o.metrics?.verdict('error');
     jobLogger(this.#o.logger, entry.job.id).warn({ code: error.code, attempt, retry: willRetry }, willRetry ? 'attempt failed; retrying' : 'job failed');
+  }
+
+  /** One automatic re-check per original `not-reproduced` verdict (re-checks are not re-checked). */
+  async #maybeRecheck(job: Job, outcome: string): Promise<void> {
+    const delay = this.#o.recheckNotReproducedMs;
+    if (delay === undefined || outcome !== 'not-reproduced' || !this.#o.store.scheduleRecheck || job.source?.startsWith('recheck:')) return;
+    const re = await this.#o.store.scheduleRecheck(job.id, delay).catch((e: unknown) => {
+      jobLogger(this.#o.logger, job.id).warn({ err: e }, 'could not schedule the re-check');
+      return undefined;
+    });
+    if (re) jobLogger(this.#o.logger, job.id).info({ recheck: re.id, inMs: delay }, 're-check scheduled');
   }
 
   async #previousOutcome(job: Job): Promise<string | undefined> {

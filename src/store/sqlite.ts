@@ -52,8 +52,9 @@ export class SqliteStore implements Store {
       // NORMAL in WAL mode loses at most the last transactions on power loss, never
       // consistency; a process crash (kill -9) loses nothing committed.
       db.exec('PRAGMA synchronous = NORMAL');
-      db.exec('PRAGMA foreign_keys = ON');
+      db.exec('PRAGMA foreign_keys = OFF');
       migrateSqlite(db);
+      db.exec('PRAGMA foreign_keys = ON');
       return new SqliteStore(db, path);
     } catch (e) {
       throw new ReprodError('STORE_ERROR', `cannot open the SQLite store ${path}: ${(e as Error).message}`, { cause: e });
@@ -142,7 +143,7 @@ export class SqliteStore implements Store {
       `INSERT INTO jobs (id, attestation_sha256, subject_name, subject_sha256, state, max_attempts, requires_arch,
                          requires_rebuilder, priority, source, not_before, created_at, updated_at)
        VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (attestation_sha256, subject_sha256) DO NOTHING RETURNING *`,
+       ON CONFLICT (attestation_sha256, subject_sha256, generation) DO NOTHING RETURNING *`,
       input.id ?? randomUUID(),
       input.attestationSha256,
       input.subject.name,
@@ -158,7 +159,8 @@ export class SqliteStore implements Store {
     );
     if (inserted) return { job: jobFromRow(inserted), created: true };
     const existing = this.#get<JobRow>(
-      'SELECT * FROM jobs WHERE attestation_sha256 = ? AND subject_sha256 = ?',
+      // The newest job of the pair: a re-check, when there is one.
+      'SELECT * FROM jobs WHERE attestation_sha256 = ? AND subject_sha256 = ? ORDER BY generation DESC LIMIT 1',
       input.attestationSha256,
       input.subject.sha256,
     )!;
@@ -433,6 +435,38 @@ export class SqliteStore implements Store {
       );
       return r ? jobFromRow(r) : undefined;
     });
+  }
+
+  scheduleRecheck(jobId: string, delayMs: number): Promise<Job | undefined> {
+    return this.#sync(() =>
+      this.#tx(() => {
+        const prev = this.#get<JobRow & { generation: number }>("SELECT * FROM jobs WHERE id = ? AND state = 'done'", jobId);
+        if (!prev) return undefined;
+        const open = this.#get<{ n: number }>(
+          "SELECT count(*) AS n FROM jobs WHERE attestation_sha256 = ? AND subject_sha256 = ? AND state IN ('queued', 'running')",
+          prev.attestation_sha256,
+          prev.subject_sha256,
+        );
+        if ((open?.n ?? 0) > 0) return undefined;
+        const now = Date.now();
+        const row = this.#get<JobRow>(
+          `INSERT INTO jobs (id, attestation_sha256, subject_name, subject_sha256, generation, state, max_attempts, requires_arch,
+                             requires_rebuilder, priority, source, not_before, created_at, updated_at)
+           SELECT ?1, attestation_sha256, subject_name, subject_sha256,
+                  (SELECT max(generation) + 1 FROM jobs WHERE attestation_sha256 = ?2 AND subject_sha256 = ?3),
+                  'queued', max_attempts, requires_arch, requires_rebuilder, priority, ?4, ?5, ?6, ?6 FROM jobs WHERE id = ?7
+           RETURNING *`,
+          randomUUID(),
+          prev.attestation_sha256,
+          prev.subject_sha256,
+          `recheck:${jobId}`,
+          now + delayMs,
+          now,
+          jobId,
+        );
+        return row ? jobFromRow(row) : undefined;
+      }),
+    );
   }
 
   getCursor(feed: string): Promise<string | undefined> {

@@ -86,6 +86,14 @@ export interface Store {
   /** Puts an `error` job back in the queue with fresh attempts (POST /v1/jobs/:id/retry). */
   retry?(jobId: string): Promise<Job | undefined>;
   /**
+   * A later re-check of a finished job: a new job for the same (attestation, subject)
+   * pair, queued to start after `delayMs`, its `source` set to `recheck:<job id>`. The
+   * finished job and its verdict stay as they are. Undefined when the job is not done
+   * or the pair already has a queued or running job. Submitting the pair again then
+   * returns the newest job.
+   */
+  scheduleRecheck?(jobId: string, delayMs: number): Promise<Job | undefined>;
+  /**
    * Expires every lease held by `workerId` at once: a single-node daemon restarting
    * under the same worker id reclaims the jobs its previous (killed) process held.
    */

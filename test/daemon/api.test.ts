@@ -126,3 +126,17 @@ test('without a configured token, writes are refused', async () => {
     await rm(d2, { recursive: true, force: true });
   }
 });
+
+test('POST /v1/jobs/:id/recheck queues a new job for a finished one', async () => {
+  const auth = { authorization: `Bearer ${TEST_TOKEN}` };
+  const sub = await call('/v1/attestations', { method: 'POST', body: shellAttestation('recheck.txt', 'true', 'r'), headers: auth });
+  const id = (sub.body.jobs as { id: string }[])[0]!.id;
+  for (let i = 0; i < 100 && (await daemon.store.job(id))?.state !== 'done'; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal((await call(`/v1/jobs/${id}/recheck`, { method: 'POST' })).status, 401);
+  const re = await call(`/v1/jobs/${id}/recheck`, { method: 'POST', headers: auth });
+  assert.equal(re.status, 202);
+  const job = re.body.job as { id: string; source: string };
+  assert.notEqual(job.id, id);
+  assert.equal(job.source, `recheck:${id}`);
+  assert.equal((await call('/v1/jobs/nope/recheck', { method: 'POST', headers: auth })).status, 404);
+});

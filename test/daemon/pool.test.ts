@@ -12,7 +12,7 @@ import { SqliteStore } from '../../src/store/sqlite.ts';
 import { submission } from '../store/contract.ts';
 import { waitFor } from '../support/daemon.ts';
 
-async function setup(runner: JobRunner, opts: { concurrency: number; leaseMs: number; heartbeatMs: number }) {
+async function setup(runner: JobRunner, opts: { concurrency: number; leaseMs: number; heartbeatMs: number; recheckNotReproducedMs?: number }) {
   const dir = await mkdtemp(join(tmpdir(), 'reprod-pool-'));
   const store = await SqliteStore.open(':memory:');
   let published = 0;
@@ -78,6 +78,35 @@ test('a lost lease aborts the build; the attempt is dropped and the job publishe
     assert.equal(done.outcome, 'reproduced', 'the fenced-out attempt never published its verdict');
     assert.equal(done.attempt, 2);
     assert.equal(published(), 1);
+  } finally {
+    await pool.stop(1000);
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a not-reproduced verdict is final; one re-check runs later as a new job', async () => {
+  let runs = 0;
+  const runner: JobRunner = { run: async () => ({ outcome: ++runs === 1 ? 'not-reproduced' : 'reproduced' }) };
+  const { dir, store, pool, published } = await setup(runner, { concurrency: 1, leaseMs: 60_000, heartbeatMs: 10_000, recheckNotReproducedMs: 300 });
+  try {
+    const { job } = await store.submit(submission(1));
+    pool.start();
+    const first = await waitFor('the first verdict', async () => ((await store.job(job.id))?.state === 'done' ? store.job(job.id) : undefined));
+    assert.equal(first!.outcome, 'not-reproduced');
+    assert.equal(first!.attempt, 1, 'a mismatch is not retried');
+    const history = await waitFor('the re-check verdict', async () => {
+      const all = await store.jobs({ subjectSha256: job.subject.sha256 });
+      return all.length === 2 && all.every((j) => j.state === 'done') ? all : undefined;
+    });
+    const re = history.find((j) => j.id !== job.id)!;
+    assert.equal(re.source, `recheck:${job.id}`);
+    assert.equal(re.outcome, 'reproduced');
+    assert.equal((await store.job(job.id))?.outcome, 'not-reproduced', 'the first verdict stays');
+    assert.ok(Date.parse(re.startedAt!) - Date.parse(first!.finishedAt!) >= 250, 'the re-check waited its delay');
+    assert.equal(published(), 2);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal((await store.jobs()).length, 2, 'a re-check is not re-checked again');
   } finally {
     await pool.stop(1000);
     await store.close();

@@ -38,3 +38,49 @@ test('sqlite: retry puts an error job back with fresh attempts', async () => {
   assert.equal((await s.claim('w', { leaseMs: 60_000 }))?.lease.attempt, 2);
   await s.close();
 });
+
+test('sqlite: a re-check is a new scheduled job for the same pair; the first verdict stays', async () => {
+  const s = await SqliteStore.open(':memory:');
+  const { job } = await s.submit(submission(1));
+  const a = (await s.claim('w', { leaseMs: 60_000 }))!;
+  assert.equal(await s.scheduleRecheck(job.id, 0), undefined, 'not while the job runs');
+  await s.complete(a.lease, { outcome: 'not-reproduced' });
+  const re = (await s.scheduleRecheck(job.id, 200))!;
+  assert.notEqual(re.id, job.id);
+  assert.equal(re.state, 'queued');
+  assert.equal(re.source, `recheck:${job.id}`);
+  assert.equal(await s.scheduleRecheck(job.id, 0), undefined, 'one open re-check at a time');
+  assert.equal((await s.submit(submission(1))).job.id, re.id, 'submitting the pair again returns the newest job');
+  assert.equal(await s.claim('w', { leaseMs: 60_000 }), undefined, 'scheduled for later');
+  await new Promise((r) => setTimeout(r, 250));
+  const b = (await s.claim('w', { leaseMs: 60_000 }))!;
+  assert.equal(b.job.id, re.id);
+  await s.complete(b.lease, { outcome: 'reproduced' });
+  assert.equal((await s.job(job.id))?.outcome, 'not-reproduced', 'the first verdict is final');
+  assert.deepEqual((await s.jobs({ subjectSha256: job.subject.sha256 })).map((j) => j.outcome), ['reproduced', 'not-reproduced']);
+  await s.close();
+});
+
+test('sqlite: a version-1 database is migrated in place, jobs and attempts kept', async () => {
+  const { DatabaseSync } = await import('node:sqlite');
+  const dir = await mkdtemp(join(tmpdir(), 'reprod-sqlite-'));
+  try {
+    const path = join(dir, 'old.db');
+    const s = await SqliteStore.open(path);
+    const { job } = await s.submit(submission(1));
+    const a = (await s.claim('w', { leaseMs: 60_000 }))!;
+    await s.complete(a.lease, { outcome: 'reproduced', log: 'kept' });
+    await s.close();
+    // Roll the file back to a version-1 shape: a table without `generation`.
+    const db = new DatabaseSync(path);
+    db.exec(`PRAGMA foreign_keys = OFF; CREATE TABLE j1 AS SELECT seq, id, attestation_sha256, subject_name, subject_sha256, state, attempt, max_attempts, outcome, result, error, published, published_by, lease_owner, lease_expires_at, requires_arch, requires_rebuilder, priority, source, not_before, created_at, started_at, finished_at, updated_at FROM jobs; DROP TABLE jobs; ALTER TABLE j1 RENAME TO jobs; DELETE FROM schema_version WHERE version > 1;`);
+    db.close();
+    const again = await SqliteStore.open(path);
+    assert.equal(await again.schemaVersion(), 2);
+    assert.equal((await again.job(job.id))?.outcome, 'reproduced');
+    assert.equal((await again.attempts(job.id))[0]?.log, 'kept');
+    await again.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
