@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { ReprodError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
+import { hostMirrors } from './apt-sources.ts';
 import { imageArchive, sha256File } from './image-archive.ts';
 import { withImageLock } from './image-lock.ts';
 import { mmdebstrapArgs, runMmdebstrap } from './mmdebstrap.ts';
@@ -67,8 +68,9 @@ async function build(docker: Docker, recipe: Recipe, opts: BuildImageOptions): P
   try {
     const rootfs = join(tmp, 'rootfs.tar');
     progress('mmdebstrap', `${recipe.release} (${recipe.variant}) + ${recipe.packages.length} packages`);
-    opts.logger?.info({ image: recipe.name, args: mmdebstrapArgs(recipe, rootfs) }, 'running mmdebstrap');
-    await runMmdebstrap(recipe, rootfs, (line) => {
+    const mirrors = await hostMirrors(recipe.release);
+    opts.logger?.info({ image: recipe.name, args: mmdebstrapArgs(recipe, rootfs, mirrors) }, 'running mmdebstrap');
+    await runMmdebstrap(recipe, rootfs, mirrors, (line) => {
       opts.logger?.debug({ image: recipe.name }, line);
       if (line.startsWith('I: ') || line.startsWith('E: ')) progress('mmdebstrap', line.slice(3));
     });

@@ -1,18 +1,22 @@
 /**
  * Runs mmdebstrap for a recipe: a rootfs tarball that is bit-for-bit reproducible
  * for the same package versions (SOURCE_DATE_EPOCH clamps file times; apt lists,
- * caches and logs that carry run-specific data are removed). No mirror is passed,
- * so mmdebstrap uses the machine's own apt sources.
+ * caches and logs that carry run-specific data are removed). The mirrors are the
+ * machine's own apt sources (see apt-sources.ts); none are named in the repo.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { ReprodError } from '../errors.ts';
 import type { Recipe } from './recipe.ts';
 
-/** Files that differ between runs or only waste space in a builder image. */
-const CLEANUP_HOOK = 'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb "$1"/var/cache/ldconfig/aux-cache "$1"/var/log/*.log "$1"/var/log/apt/* && : > "$1"/etc/machine-id';
+/**
+ * Files that differ between runs or only waste space in a builder image. The apt
+ * sources go too: builds run offline, and the image must not depend on which
+ * mirror this machine uses.
+ */
+const CLEANUP_HOOK = 'rm -rf "$1"/etc/apt/sources.list "$1"/etc/apt/sources.list.d/* "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb "$1"/var/cache/ldconfig/aux-cache "$1"/var/log/*.log "$1"/var/log/apt/* && : > "$1"/etc/machine-id';
 
-export function mmdebstrapArgs(recipe: Recipe, outTar: string): string[] {
+export function mmdebstrapArgs(recipe: Recipe, outTar: string, mirrors: string[] = []): string[] {
   return [
     `--variant=${recipe.variant}`,
     ...(recipe.packages.length ? [`--include=${[...recipe.packages].sort().join(',')}`] : []),
@@ -25,11 +29,13 @@ export function mmdebstrapArgs(recipe: Recipe, outTar: string): string[] {
     '--format=tar',
     recipe.release,
     outTar,
+    ...mirrors,
   ];
 }
 
-export function runMmdebstrap(recipe: Recipe, outTar: string, onLine: (line: string) => void): Promise<void> {
-  const args = mmdebstrapArgs(recipe, outTar);
+/** `mirrors`: one-line apt entries (from the host's sources); none = mmdebstrap's default. */
+export function runMmdebstrap(recipe: Recipe, outTar: string, mirrors: string[], onLine: (line: string) => void): Promise<void> {
+  const args = mmdebstrapArgs(recipe, outTar, mirrors);
   return new Promise((resolve, reject) => {
     const child = spawn('mmdebstrap', args, {
       env: { ...process.env, SOURCE_DATE_EPOCH: String(recipe.sourceDateEpoch), LC_ALL: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive' },

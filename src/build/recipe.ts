@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { ReprodError } from '../errors.ts';
 
 /** Bump when the way an image is made changes (archive layout, hooks): old tags stop matching. */
-export const IMAGE_FORMAT_VERSION = 1;
+export const IMAGE_FORMAT_VERSION = 2;
 export const RECIPES_DIR = fileURLToPath(new URL('../../rebuilders/images/', import.meta.url));
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const PACKAGE = /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?$/;
