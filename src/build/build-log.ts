@@ -20,11 +20,15 @@ export class BuildLog {
   #tail = '';
   #partial = '';
   #phase = 'prepare';
+  #closed = false;
+  #error: Error | undefined;
 
   constructor(path: string, capBytes: number, logger?: Logger) {
     this.path = path;
     this.#cap = capBytes;
     this.#file = createWriteStream(path, { flags: 'w', mode: 0o644 });
+    // A full disk must fail the job (at close), not crash the process.
+    this.#file.on('error', (e) => (this.#error ??= e));
     this.#logger = logger;
   }
 
@@ -40,6 +44,8 @@ export class BuildLog {
   }
 
   write(chunk: Buffer): void {
+    // A container's output stream may trail its exit; the log is final once closed.
+    if (this.#closed) return;
     const text = chunk.toString('utf8');
     this.#tail = (this.#tail + text).slice(-TAIL_BYTES);
     this.#mirror(text);
@@ -64,8 +70,11 @@ export class BuildLog {
   }
 
   async close(): Promise<string> {
+    if (this.#closed) throw new Error('build log closed twice');
     this.#flushLine();
+    this.#closed = true;
     await new Promise<void>((resolve, reject) => this.#file.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    if (this.#error) throw this.#error;
     return this.#hash.digest('hex');
   }
 
