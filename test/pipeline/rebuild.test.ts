@@ -69,8 +69,8 @@ describe('not reproduced', () => {
 });
 
 describe('errors', () => {
-  test('a tampered attestation is SIGNATURE_INVALID and nothing is signed', async () => {
-    await assert.rejects(rebuild('tampered'), (e) => isReprodError(e, 'SIGNATURE_INVALID'));
+  test('a tampered attestation is refused (UNTRUSTED_SIGNER: no trusted key verifies it) and nothing is signed', async () => {
+    await assert.rejects(rebuild('tampered'), (e) => isReprodError(e, 'UNTRUSTED_SIGNER'));
   });
   for (const [name, code] of [
     ['wrong-digest', 'SUBJECT_MISMATCH'],
@@ -121,6 +121,6 @@ describe('CLI', () => {
   test('exit 2 with a coded error for a tampered attestation', async () => {
     const r = await cli(world.caseNamed('tampered').attestation, ...common());
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /error\[SIGNATURE_INVALID\]/);
+    assert.match(r.stderr, /error\[UNTRUSTED_SIGNER\]/);
   });
 });
