@@ -74,6 +74,7 @@ async function archiveOf(container: Docker.Container, path: string): Promise<Rea
 export async function executePlan(docker: Docker, plan: BuildPlan, opts: ExecuteOptions): Promise<BuildResult> {
   checkPlan(plan);
   const { jobId } = opts;
+  if (opts.signal?.aborted) throw new ReprodError('BUILD_CANCELLED', 'cancelled before the build started', { jobId, retryable: true });
   const progress = opts.onProgress ?? (() => undefined);
   const logger = opts.logger.child({ jobId });
   try {

@@ -161,14 +161,14 @@ describe('hermetic executor (real Docker)', () => {
   it('a build that runs forever is killed at the limit: BUILD_TIMEOUT, nothing left behind', async () => {
     const o = job();
     const t0 = Date.now();
-    await fails(await testPlan({ build: [{ name: 'hang', run: ['sleep', '1000'] }], limits: { timeoutSeconds: 3 } as BuildPlan['limits'] }), 'BUILD_TIMEOUT', o);
+    await fails(await testPlan({ build: [{ name: 'hang', run: ['sleep', '1000'] }], limits: { timeoutSeconds: 3 } }), 'BUILD_TIMEOUT', o);
     assert.ok(Date.now() - t0 < 60_000, 'ended long before the sleep');
   });
 
   it('a fork bomb ends as an error and the host keeps working (pids limit)', async () => {
     const plan = await testPlan({
       build: [{ name: 'bomb', run: ['bash', '-c', 'b() { b | b & }; b; sleep 8; echo survived; exit 9'] }],
-      limits: { pids: 64, timeoutSeconds: 20 } as BuildPlan['limits'],
+      limits: { pids: 64, timeoutSeconds: 20 },
     });
     let caught: unknown;
     const o = job();
@@ -182,7 +182,7 @@ describe('hermetic executor (real Docker)', () => {
   it('a memory hog is killed: BUILD_OOM', async () => {
     const plan = await testPlan({
       build: [{ name: 'hog', run: ['sh', '-c', 'head -c 1000000000 /dev/zero | tail > /dev/null'] }],
-      limits: { memoryBytes: 64 * 1024 * 1024 } as BuildPlan['limits'],
+      limits: { memoryBytes: 64 * 1024 * 1024 },
     });
     let caught: unknown;
     await executePlan(docker, plan, job()).catch((e: unknown) => (caught = e));
@@ -207,9 +207,9 @@ describe('hermetic executor (real Docker)', () => {
   });
 
   it('a CPU limit above the machine\'s CPUs is clamped; settings the engine refuses are PLAN_INVALID', async () => {
-    const r = await executePlan(docker, await testPlan({ limits: { cpus: 64 } as BuildPlan['limits'] }), job());
+    const r = await executePlan(docker, await testPlan({ limits: { cpus: 64 } }), job());
     assert.equal(r.outputs.length, 1);
-    await fails(await testPlan({ limits: { memoryBytes: 1024 * 1024 } as BuildPlan['limits'] }), 'PLAN_INVALID');
+    await fails(await testPlan({ limits: { memoryBytes: 1024 * 1024 } }), 'PLAN_INVALID');
   });
 
   it('an abort kills the build: BUILD_CANCELLED, nothing left behind', async () => {
@@ -219,7 +219,7 @@ describe('hermetic executor (real Docker)', () => {
   });
 
   it('caps the log at limits.logBytes and says so', async () => {
-    const plan = await testPlan({ build: [{ name: 'chatty', run: ['sh', '-c', 'yes log-line | head -n 100000; echo hi > out.txt'] }], limits: { logBytes: 4096 } as BuildPlan['limits'] });
+    const plan = await testPlan({ build: [{ name: 'chatty', run: ['sh', '-c', 'yes log-line | head -n 100000; echo hi > out.txt'] }], limits: { logBytes: 4096 } });
     const r = await executePlan(docker, plan, job());
     const log = await readFile(r.logPath, 'utf8');
     assert.ok(log.length < 4096 + 200, `log is ${log.length} bytes`);

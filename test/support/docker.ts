@@ -38,8 +38,10 @@ export const TEST_LIMITS: BuildPlan['limits'] = {
   outputBytes: 64 * 1024 * 1024,
 };
 
+export type TestPlanOverrides = Omit<Partial<BuildPlan>, 'limits'> & { limits?: Partial<BuildPlan['limits']> };
+
 /** A plan that runs `build` steps (default: one that writes out.txt) in the builder image. */
-export async function testPlan(overrides: Partial<BuildPlan> = {}): Promise<BuildPlan> {
+export async function testPlan(overrides: TestPlanOverrides = {}): Promise<BuildPlan> {
   const imageId = overrides.image?.digest ?? (await builderImageId());
   return {
     planVersion: 1,
