@@ -1,7 +1,8 @@
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { generateFixtures, type FixtureCase } from '../../fixtures/generate.ts';
-import { DEFAULT_BUILDER_IMAGE } from '../config/defaults.ts';
+import { DEFAULT_BUILDER_IMAGE, DEFAULT_DOCKER_SOCKET } from '../config/defaults.ts';
+import { runSetup } from './setup-run.ts';
 import { parseConfig } from '../config/load.ts';
 import { toReprodError } from '../errors.ts';
 import { createLogger } from '../log/logger.ts';
@@ -47,8 +48,10 @@ export async function runDemo(opts: { dir: string; only?: string[]; out?: NodeJS
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
 
-  say('1. Docker and the builder image');
-  const docker = await connectDocker();
+  say('1. Docker and the builder image (reprod setup)');
+  // The same set-up as `reprod setup`: installs/starts Docker if needed and builds the image once.
+  await runSetup({ quiet: false, image: DEFAULT_BUILDER_IMAGE, socket: DEFAULT_DOCKER_SOCKET });
+  const docker = await connectDocker(DEFAULT_DOCKER_SOCKET);
   const imageId = await resolveImage(docker, DEFAULT_BUILDER_IMAGE);
   say(`   ${DEFAULT_BUILDER_IMAGE} = ${imageId}`);
 
