@@ -45,3 +45,19 @@ test('after the build, differing node/npm versions become notes (never failures)
   assert.deepEqual(npm.notesAfterBuild!({ ...facts, npm: { npmVersion: '9.2.0', nodeVersion: '18.19.0' } }, log), []);
   assert.deepEqual(npm.notesAfterBuild!(facts, 'no marker'), []);
 });
+
+test('intake\'s claim of the real npm provenance plans to the golden plan', async (t) => {
+  const { existsSync, readFileSync } = await import('node:fs');
+  const { parseAttestation, claimFromPayload } = await import('../../src/attest/index.ts');
+  const file = fileURLToPath(new URL('../../../shared/data/slsa-verifier/npm-attestations.intoto.sigstore', import.meta.url));
+  if (!existsSync(file)) return t.skip(`shared data not present: ${file}`);
+  const env = parseAttestation(readFileSync(file)).envelopes[0]!;
+  const claim = claimFromPayload(env.$case === 'bundle' ? env.dsse!.payload : env.dsse.payload);
+  const golden = (n: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`testdata/real-provenance-v02.${n}.json`, import.meta.url)), 'utf8'));
+  const input = golden('input') as { claim: Parameters<typeof npm.plan>[0]; facts: Parameters<typeof npm.plan>[1] };
+  const plan = npm.plan({ ...input.claim, claim }, input.facts);
+  const expected = golden('plan') as ReturnType<typeof npm.plan>;
+  assert.deepEqual(plan.source, expected.source);
+  assert.deepEqual(plan.outputs, expected.outputs);
+  assert.deepEqual(plan.build, expected.build);
+});
