@@ -40,6 +40,23 @@ export function publicGoodRoot(): TrustedRoot {
   return parseTrustedRoot(JSON.parse(Buffer.from(b64, 'base64').toString('utf8')));
 }
 
+/**
+ * Every key in a trusted root must say from when it is valid; a missing start
+ * is a malformed root, not an unbounded one (fail closed).
+ */
+function checkValidityStarts(json: unknown, path: string): void {
+  const root = json as Record<string, Array<Record<string, unknown>> | undefined>;
+  const parts: [string, string][] = [['tlogs', 'publicKey'], ['ctlogs', 'publicKey'], ['certificateAuthorities', ''], ['timestampAuthorities', '']];
+  for (const [list, inner] of parts) {
+    for (const [i, item] of (Array.isArray(root[list]) ? root[list]! : []).entries()) {
+      const holder = (inner ? item?.[inner] : item) as { validFor?: { start?: unknown } } | undefined;
+      if (!holder?.validFor || typeof holder.validFor.start !== 'string') {
+        throw new ReprodError('TRUSTED_ROOT_INVALID', `${path}: ${list}[${i}] has no validFor.start`);
+      }
+    }
+  }
+}
+
 export async function readTrustedRoot(path: string): Promise<TrustedRoot> {
   let text: string;
   try {
@@ -48,7 +65,9 @@ export async function readTrustedRoot(path: string): Promise<TrustedRoot> {
     throw new ReprodError('TRUSTED_ROOT_INVALID', `cannot read trusted root ${path}: ${(e as Error).message}`, { cause: e });
   }
   try {
-    return parseTrustedRoot(JSON.parse(text));
+    const json: unknown = JSON.parse(text);
+    checkValidityStarts(json, path);
+    return parseTrustedRoot(json);
   } catch (e) {
     if (e instanceof ReprodError) throw e;
     throw new ReprodError('TRUSTED_ROOT_INVALID', `${path} is not JSON`, { cause: e });

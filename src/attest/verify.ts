@@ -72,14 +72,20 @@ function sigstoreError(e: unknown): ReprodError {
   });
 }
 
-function verifyKeyedBundle(bundle: Bundle, hint: string, keys: TrustedKey[]): Signer {
+/**
+ * A keyed bundle from reprod or an in-house signer has no log entry: the key is
+ * the trust. When `root` is given (verify-bundle, a managed key logged in
+ * Rekor), its log entries and timestamps must verify against that root too.
+ */
+function verifyKeyedBundle(bundle: Bundle, hint: string, keys: TrustedKey[], root?: TrustedRoot, artifact?: Buffer): Signer {
   if (keys.length === 0) throw new ReprodError('UNTRUSTED_SIGNER', `bundle is signed with key ${JSON.stringify(hint)} and trust.keys is empty`);
   let last: unknown;
   for (const k of candidates(keys, hint)) {
     const finder: KeyFinderFunc = () => ({ publicKey: k.publicKey, validFor: () => true });
     try {
-      // A keyed bundle has no certificate to anchor in a log: the key is the trust.
-      new Verifier(toTrustMaterial(EMPTY_ROOT, finder), { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(toSignedEntity(bundle));
+      const logged = bundle.verificationMaterial.tlogEntries.length > 0 || (bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0;
+      const options = root && logged ? { ctlogThreshold: 0 } : { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 };
+      new Verifier(toTrustMaterial(root && logged ? root : EMPTY_ROOT, finder), options).verify(toSignedEntity(bundle, artifact));
       return { $case: 'key', keyId: k.id };
     } catch (e) {
       last = e;
@@ -119,9 +125,9 @@ function verifyKeylessBundle(bundle: Bundle, trust: TrustMaterial, artifact?: Bu
 }
 
 /** Verifies a bundle's signature (message or DSSE) and the signer against the policy. */
-export function verifyBundleSigner(bundle: Bundle, trust: TrustMaterial, artifact?: Buffer): Signer {
+export function verifyBundleSigner(bundle: Bundle, trust: TrustMaterial, artifact?: Buffer, opts: { keyedWithRoot?: boolean } = {}): Signer {
   const content = bundle.verificationMaterial.content;
-  if (content.$case === 'publicKey') return verifyKeyedBundle(bundle, content.publicKey.hint, trust.keys);
+  if (content.$case === 'publicKey') return verifyKeyedBundle(bundle, content.publicKey.hint, trust.keys, opts.keyedWithRoot ? trust.trustedRoot() : undefined, artifact);
   return verifyKeylessBundle(bundle, trust, artifact);
 }
 
