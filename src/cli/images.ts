@@ -8,8 +8,8 @@ export const register: RegisterCommand = (program: Command) => {
   images
     .command('build')
     .description(
-      'Build a builder image from its recipe with mmdebstrap and print its image id (sha256:…).\n' +
-        'The same recipe and package versions always give the same id; an image already built\n' +
+      'Build a builder image from its recipe with mmdebstrap and print its image id (sha256:…). ' +
+        'The same recipe and package versions always give the same id; an image already built ' +
         'from an unchanged recipe (tag reprod/NAME:<recipe hash>) is reused.',
     )
     .argument('[name]', 'recipe name (rebuilders/images/NAME.yaml)', DEFAULT_BUILDER_IMAGE)

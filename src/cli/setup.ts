@@ -6,10 +6,11 @@ import type { RegisterCommand } from './commands.ts';
 export const register: RegisterCommand = (program: Command) => {
   program
     .command('setup')
+    .summary('Make this machine ready to rebuild: Docker engine, mmdebstrap, builder image')
     .description(
-      'Make this machine ready to rebuild: install Debian\'s docker.io and mmdebstrap if missing\n' +
-        '(root: apt-get; otherwise prints what to install and exits 2), start dockerd in the\n' +
-        'background if no engine answers, and build the default builder image if missing.\n' +
+      "Make this machine ready to rebuild: install Debian's docker.io and mmdebstrap if missing " +
+        '(root: apt-get; otherwise prints what to install and exits 2), start dockerd in the ' +
+        'background if no engine answers, and build the default builder image if missing. ' +
         'Idempotent: takes seconds when everything is there.',
     )
     .option('--quiet', 'print only errors')
