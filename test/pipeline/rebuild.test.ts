@@ -118,6 +118,17 @@ describe('CLI', () => {
     const r = await cli(world.caseNamed('tar-bad').attestation, ...common());
     assert.equal(r.code, 1, r.stderr);
   });
+  test('--trust-key and --signing-key stand in for the config sections', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const bare = join(world.dir, 'bare.yaml');
+    await writeFile(bare, JSON.stringify({ dataDir: join(world.dir, 'data'), docker: { fetchNetwork: 'host' }, trust: { allowFileSources: true } }));
+    const args = ['--config', bare, '--out', join(world.dir, 'cli-out2'), '--json'];
+    const refused = await cli(world.caseNamed('hello-c').attestation, ...args, '--signing-key', world.reprodKey.privatePath);
+    assert.equal(refused.code, 2, 'no trusted key: nothing verifies');
+    assert.match(refused.stderr, /error\[UNTRUSTED_SIGNER\]/);
+    const r = await cli(world.caseNamed('hello-c').attestation, ...args, '--trust-key', world.fixtures.key.publicPath, '--signing-key', world.reprodKey.privatePath);
+    assert.equal(r.code, 0, r.stderr);
+  });
   test('exit 2 with a coded error for a tampered attestation', async () => {
     const r = await cli(world.caseNamed('tampered').attestation, ...common());
     assert.equal(r.code, 2);
