@@ -24,8 +24,9 @@ export function buildProgram(): Command {
   const ctx: CliContext = { logger: () => (logger ??= createLogger()) };
   const program = new Command('reprod')
     .description(
-      'Rebuild published artifacts from source in hermetic containers, compare the bytes,\n' +
-        'and sign the verdict ("independently reproduced", or a signed failure with a diff report).',
+      'Rebuild published artifacts from source in hermetic containers, compare the bytes, and sign ' +
+        'the verdict ("independently reproduced", or a signed failure with a diff report).\n' +
+        'Start with `reprod setup`, then `reprod rebuild ATTESTATION` or `reprod demo`; `reprod COMMAND --help` teaches each command.',
     )
     .version(version(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
@@ -37,6 +38,8 @@ export function buildProgram(): Command {
         'Logs go to stderr (JSON, or readable on a terminal; REPROD_LOG_FORMAT=json|pretty).',
     );
   for (const register of commands) register(program, ctx);
+  // The command list shows one line each; the full text is in `reprod COMMAND --help`.
+  for (const c of program.commands) if (!c.summary()) c.summary(c.description().split(/(?<=\.)\s|\n/)[0]!);
   return program;
 }
 
