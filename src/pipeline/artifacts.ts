@@ -29,10 +29,14 @@ export function expectedDigests(subject: Subject): Record<string, string> {
   return Object.fromEntries(KNOWN_ALGORITHMS.filter((a) => all[a]).map((a) => [a, all[a]!.toLowerCase()]));
 }
 
-/** The file name a subject's artifact has on disk: the subject's base name. */
+/** Names the output folder already uses for its own files. */
+const RESERVED = new Set(['verdict.json', 'vsa.sigstore.json', 'rebuild.sigstore.json', 'build.log', 'report.json', 'report.txt', 'report.html']);
+
+/** The file name a subject's artifact has on disk: the subject's base name, never one of ours. */
 export function artifactFileName(subject: Subject): string {
   const tail = subject.name.startsWith('pkg:npm/') ? subject.name.split('/').pop()! : basename(subject.name);
-  return tail.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._-]+/, '') || 'artifact';
+  const name = tail.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._-]+/, '').slice(0, 120) || 'artifact';
+  return RESERVED.has(name) ? `artifact-${name}` : name;
 }
 
 async function isFile(path: string): Promise<boolean> {

@@ -25,6 +25,7 @@ test('subjects compare on every known digest they carry', () => {
   assert.deepEqual(expectedDigests({ name: 'x', sha256: 'AB'.repeat(32), digest: { sha512: 'cd', sha1: 'ef' } }), { sha512: 'cd', sha256: 'ab'.repeat(32) });
   assert.equal(artifactFileName({ name: 'dist/hello.tar.gz', sha256: '' }), 'hello.tar.gz');
   assert.equal(artifactFileName({ name: '../../etc/passwd', sha256: '' }), 'passwd');
+  assert.equal(artifactFileName({ name: 'verdict.json', sha256: '' }), 'artifact-verdict.json');
 });
 
 test('an upstream artifact beside the attestation is used only when it has the claimed digest', async () => {
