@@ -35,8 +35,10 @@ export async function npmVersionFacts(name: string, version: string, signal?: Ab
     const timeout = AbortSignal.timeout(REGISTRY_TIMEOUT_MS);
     const res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, headers: { accept: 'application/json' } });
     if (!res.ok) return undefined;
-    const doc = (await res.json()) as { _npmVersion?: unknown; _nodeVersion?: unknown };
+    const doc = (await res.json()) as { _npmVersion?: unknown; _nodeVersion?: unknown; dist?: { tarball?: unknown } };
     const facts: NpmVersionFacts = {};
+    // Only tarballs on the registry's own origin are fetched later (no SSRF through metadata).
+    if (typeof doc.dist?.tarball === 'string' && new URL(doc.dist.tarball).origin === new URL(registry).origin) facts.tarball = doc.dist.tarball;
     if (typeof doc._npmVersion === 'string') facts.npmVersion = doc._npmVersion;
     if (typeof doc._nodeVersion === 'string') facts.nodeVersion = doc._nodeVersion;
     return facts;

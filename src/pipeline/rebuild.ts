@@ -9,7 +9,8 @@ import { InputCache } from '../inputs/cache.ts';
 import { fetchSource } from '../inputs/source.ts';
 import { jobLogger } from '../log/logger.ts';
 import type { BuildPlan } from '../plan/types.ts';
-import { artifactFileName, digestsOfFile, findUpstreamArtifact } from './artifacts.ts';
+import { artifactFileName, digestsOfFile, expectedDigests, findUpstreamArtifact } from './artifacts.ts';
+import { downloadVerified } from '../inputs/download.ts';
 import { runBuild } from './build-stage.ts';
 import { compareSubject } from './compare-stage.ts';
 import type { RebuildContext } from './context.ts';
@@ -112,7 +113,10 @@ async function rebuildClaim(vc: VerifiedClaim, subjects: Subject[], ctx: Rebuild
     for (const s of subjects) {
       const out = plan.outputs.find((o) => o.name === s.name);
       try {
-        const up = await findUpstreamArtifact(s, artifactDir, out?.path);
+        let up = await findUpstreamArtifact(s, artifactDir, out?.path);
+        const tarball = planned.facts.npm?.tarball;
+        // npm: without a local copy, the published tarball itself (checked against the claimed digests).
+        if (!up && tarball) up = await clock.run('fetch', () => downloadVerified(tarball, expectedDigests(s), new InputCache(ctx.dataDir), opts.signal), s.name);
         if (up) results.get(s)!.upstreamArtifact = up;
       } catch (e) {
         results.get(s)!.error = errorOf(e);

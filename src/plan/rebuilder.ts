@@ -34,6 +34,8 @@ export interface SourceRef {
 export interface NpmVersionFacts {
   npmVersion?: string;
   nodeVersion?: string;
+  /** `dist.tarball`: where the published tarball is (on the registry's own origin). */
+  tarball?: string;
 }
 
 /** A per-artifact deviation, read from rebuilders/<name>/overrides/ (see overrides.ts). */
