@@ -45,6 +45,12 @@ describe('reproduced', () => {
       assert.equal(verdict.outcome, 'reproduced');
       assert.ok((await stat(join(v!.dir, 'build.log'))).size > 0);
       await stat(join(v!.dir, verdict.files.artifact!));
+      // The consumer's view: intake's verify-bundle CLI, with reprod's public key and the rebuilt artifact.
+      for (const file of ['vsa.sigstore.json', 'rebuild.sigstore.json']) {
+        const args = ['src/cli/main.ts', 'verify-bundle', join(v!.dir, file), '--key', world.reprodKey.publicPath, '--artifact', join(v!.dir, verdict.files.artifact!)];
+        const r = await run(process.execPath, args).then(() => 0, (e: { code: number; stderr: string }) => e.code);
+        assert.equal(r, 0, `verify-bundle ${file}`);
+      }
     });
   }
 });
