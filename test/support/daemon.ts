@@ -90,7 +90,10 @@ export class ContainerRunner implements JobRunner {
     } catch (e) {
       throw new ReprodError('DOCKER_UNAVAILABLE', `cannot create the build container: ${(e as Error).message}`, { retryable: true, cause: e });
     }
-    const kill = (): void => void container.remove({ force: true }).catch(() => undefined);
+    // Keep the removal's promise: a second remove() during it answers 409 at once,
+    // and the daemon could exit while the container still exists.
+    let killing: Promise<unknown> | undefined;
+    const kill = (): void => void (killing = container.remove({ force: true }).catch(() => undefined));
     rc.signal.addEventListener('abort', kill, { once: true });
     try {
       await container.start();
@@ -121,6 +124,7 @@ export class ContainerRunner implements JobRunner {
       return { outcome, stagedDir: staged, details: { verdict, plan: { command }, timings: {} } };
     } finally {
       rc.signal.removeEventListener('abort', kill);
+      await killing;
       await container.remove({ force: true }).catch(() => undefined);
     }
   }
