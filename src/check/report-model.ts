@@ -61,7 +61,8 @@ export interface CheckReport {
   durationMs: number;
   control: { outputs: { name: string; sha256: string }[] };
   /** Set when repeated control builds already differ: randomness or time the variations don't explain. */
-  nondeterministic?: { differingOutputs: string[] };
+  /** Set when the control differs from itself: at the start (--runs ≥ 2) or in the confirming build at the end. */
+  nondeterministic?: { differingOutputs: string[]; detectedAt: 'start' | 'end' };
   variations: VariationResult[];
   findings: Finding[];
   experiments: ExperimentRecord[];

@@ -47,7 +47,7 @@ export function toText(report: CheckReport): string {
     }
   }
   out.push('');
-  if (report.nondeterministic) out.push('NOT REPRODUCIBLE: repeated control builds differ; no environment variation is needed (randomness, or the time of the build).');
+  if (report.nondeterministic) out.push('NOT REPRODUCIBLE: repeated control builds differ; no environment variation is needed (randomness, or the time of the build — e.g. the date changed during the check).');
   else if (report.reproducible) out.push(`REPRODUCIBLE under every variation tried (${report.variations.filter((v) => v.status === 'stable').length}).`);
   else out.push(`NOT REPRODUCIBLE: ${report.findings.map((f) => f.variations.join(' + ')).join('; ')}`);
   return `${out.join('\n')}\n`;

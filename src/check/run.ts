@@ -119,15 +119,21 @@ export async function runCheck(opts: CheckOptions, deps: CheckDeps): Promise<Che
     });
   };
 
+  /** Builds the control again; when it differs, no variation is to blame and the report says so. */
+  const controlDrifted = async (left: number, when: 'start' | 'end'): Promise<boolean> => {
+    const again = await build([], 'repeat', left);
+    const differs = differingOutputs(control.outputs, again);
+    if (differs.length === 0) return false;
+    report.reproducible = false;
+    report.nondeterministic = { differingOutputs: differs, detectedAt: when };
+    report.findings = [await explain([], again, control.outputs, differs, builds, deps)];
+    report.variations = opts.variations.map((v) => variationResult(v, 'untested', skipped));
+    return true;
+  };
+
   // Repeats of the control: a difference here is not the environment's doing.
   for (let i = 1; i < opts.runs; i++) {
-    const again = await build([], 'repeat', opts.runs - i + (active.length > 0 ? 1 : 0));
-    const differs = differingOutputs(control.outputs, again);
-    if (differs.length > 0) {
-      report.reproducible = false;
-      report.nondeterministic = { differingOutputs: differs };
-      report.findings.push(await explain([], again, control.outputs, differs, builds, deps));
-      report.variations = opts.variations.map((v) => variationResult(v, 'untested', skipped));
+    if (await controlDrifted(opts.runs - i + (active.length > 0 ? 1 : 0), 'start')) {
       await settleAllAtOnce();
       return finish(report, builds, started);
     }
@@ -165,6 +171,9 @@ export async function runCheck(opts: CheckOptions, deps: CheckDeps): Promise<Che
   report.variations = opts.variations.map((v) =>
     variationResult(v, skipped.some(([s]) => s === v) ? 'skipped' : breaking.has(v) ? 'breaks' : 'stable', skipped),
   );
+  // One more control confirms the findings: if the control itself changed meanwhile (the date
+  // rolled over, randomness), every experiment differed for that reason and blames nothing.
+  if (!report.reproducible) await controlDrifted(0, 'end');
   return finish(report, builds, started);
 }
 

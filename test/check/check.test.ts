@@ -88,7 +88,7 @@ for (const name of names) {
       assert.ok(finding.outputs[0]!.diff, 'the differing output is diffed');
       assert.deepEqual(finding.causes.filter((c) => c.from === 'variation').map((c) => c.variation), fx.breaks);
       assert.ok(finding.causes.every((c) => c.fix.length > 0), 'every cause comes with a fix');
-      assert.ok(report.builds <= 11, `${report.builds} builds`);
+      assert.ok(report.builds <= 12, `${report.builds} builds`);
       assert.ok(finding.buildsToIsolate <= report.builds);
     }
   });
@@ -178,4 +178,12 @@ test('runs: repeated control builds expose nondeterminism no variation explains'
   assert.ok(report.nondeterministic);
   assert.deepEqual(report.findings[0]!.variations, []);
   assert.equal(report.variations[0]!.status, 'untested');
+});
+
+test('without repeats, the confirming control at the end still catches it: no variation is blamed', async () => {
+  const { report } = await check('random', ['hostname', 'umask'], 1);
+  assert.equal(report.reproducible, false);
+  assert.equal(report.nondeterministic?.detectedAt, 'end');
+  assert.deepEqual(report.findings.map((f) => f.variations), [[]]);
+  assert.deepEqual(report.variations.map((v) => v.status), ['untested', 'untested']);
 });
