@@ -33,6 +33,26 @@ export async function which(tool: string): Promise<string | undefined> {
   return undefined;
 }
 
+/**
+ * Debian packages the test suite uses on the host (a throw-away PostgreSQL,
+ * headless Chromium for the dashboard, libfaketime/locales/cc for `reprod check`,
+ * gpgv and the archive keyring for Debian index checks). Installed in one apt
+ * run by `reprod setup --test-tools`, so test files never race for dpkg's lock.
+ */
+export const TEST_PACKAGES: readonly string[] = [
+  'postgresql', 'chromium', 'faketime', 'gcc', 'libc6-dev', 'locales', 'gpgv', 'debian-archive-keyring', 'xz-utils', 'zstd', 'binutils',
+];
+
+/** The packages of `pkgs` dpkg does not have installed. */
+export async function uninstalled(pkgs: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const pkg of pkgs) {
+    const status = await run('dpkg-query', ['-W', '-f=${Status}', pkg]).then((r) => r.stdout, () => '');
+    if (!status.includes('install ok installed')) out.push(pkg);
+  }
+  return out;
+}
+
 export async function missingPackages(): Promise<string[]> {
   const missing: string[] = [];
   for (const { tool, pkg } of HOST_TOOLS) if (!(await which(tool))) missing.push(pkg);

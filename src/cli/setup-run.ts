@@ -1,11 +1,13 @@
 import { buildImage } from '../build/images.ts';
-import { ensureEngine, installPackages, missingPackages } from '../build/host-setup.ts';
+import { ensureEngine, installPackages, missingPackages, TEST_PACKAGES, uninstalled } from '../build/host-setup.ts';
 
 export interface SetupOptions {
   quiet: boolean;
   /** Recipe to build; undefined with --no-image. */
   image: string | undefined;
   socket: string;
+  /** Also install the host packages the test suite uses. */
+  testTools?: boolean;
 }
 
 export async function runSetup(opts: SetupOptions): Promise<void> {
@@ -13,9 +15,9 @@ export async function runSetup(opts: SetupOptions): Promise<void> {
     if (!opts.quiet) process.stderr.write(`setup: ${line}\n`);
   };
   const started = performance.now();
-  const missing = await missingPackages();
+  const missing = [...(await missingPackages()), ...(opts.testTools ? await uninstalled(TEST_PACKAGES) : [])];
   if (missing.length) await installPackages(missing, say);
-  else say('docker.io and mmdebstrap are installed');
+  else say(opts.testTools ? 'docker.io, mmdebstrap and the test tools are installed' : 'docker.io and mmdebstrap are installed');
 
   const { docker, started: engineStarted } = await ensureEngine(opts.socket, say);
   const version = await docker.version().catch(() => undefined);

@@ -15,11 +15,12 @@ export const register: RegisterCommand = (program: Command) => {
     )
     .option('--quiet', 'print only errors')
     .option('--no-image', 'skip building the builder image')
+    .option('--test-tools', "also install the Debian packages reprod's test suite uses (postgresql, chromium, faketime, …)")
     .option('--image <name>', 'builder image recipe to build (rebuilders/images/NAME.yaml)', DEFAULT_BUILDER_IMAGE)
     .option('--socket <path>', 'Docker engine socket', process.env.REPROD_DOCKER_SOCKET ?? DEFAULT_DOCKER_SOCKET)
     .addHelpText('after', '\nExamples:\n  sudo reprod setup\n  reprod setup --quiet --no-image\n\nExit 0 when ready, 2 with error[CODE] when a step failed.')
-    .action(async (opts: { quiet?: boolean; image: string | false; socket: string }) => {
+    .action(async (opts: { quiet?: boolean; image: string | false; socket: string; testTools?: boolean }) => {
       const { runSetup } = await import('./setup-run.ts');
-      await runSetup({ quiet: opts.quiet === true, image: opts.image === false ? undefined : opts.image, socket: opts.socket });
+      await runSetup({ quiet: opts.quiet === true, image: opts.image === false ? undefined : opts.image, socket: opts.socket, testTools: opts.testTools === true });
     });
 };
