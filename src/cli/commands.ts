@@ -13,8 +13,9 @@ import { register as setup } from './setup.ts';
 import { register as images } from './images.ts';
 import { register as doctor } from './doctor.ts';
 import { register as verifyBundle } from './verify-bundle.ts';
+import { register as diff } from './diff.ts';
 
 /** One entry per subcommand file; each adds its command to the program. */
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
-export const commands: RegisterCommand[] = [keys, audit, verify, workers, rebuild, demo, check, daemon, status, setup, images, doctor, verifyBundle];
+export const commands: RegisterCommand[] = [keys, audit, verify, workers, rebuild, demo, check, daemon, status, setup, images, doctor, verifyBundle, diff];
