@@ -7,7 +7,7 @@ export type Kind = 'gzip' | 'zstd' | 'xz' | 'tar' | 'zip' | 'ar' | 'elf' | 'json
 export function sniff(h: Buffer): Kind {
   if (h.length === 0) return 'empty';
   if (h[0] === 0x1f && h[1] === 0x8b) return 'gzip';
-  if (h.readUInt32LE(0) === 0xfd2fb528 && h.length >= 4) return 'zstd';
+  if (h.length >= 4 && h.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
   if (h.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
   if (h.subarray(0, 8).toString('latin1') === '!<arch>\n') return 'ar';
   if (h.subarray(0, 4).toString('latin1') === '\x7fELF') return 'elf';
