@@ -41,6 +41,10 @@ export function classifyMeta(field: string, a: unknown, b?: unknown): Cause {
     'gzip.name': 'gzip-header',
     'gzip.os': 'gzip-header',
     'gzip.comment': 'gzip-header',
+    'gzip.xfl': 'gzip-header',
+    'gzip.flags': 'gzip-header',
+    // zip extra fields mostly carry extended timestamps (UT) and owners (ux).
+    extra: 'archive-mtime',
     gzipMtime: 'gzip-header',
     gzipName: 'gzip-header',
     order: 'archive-order',
