@@ -59,3 +59,13 @@ test('stages report start, done and failed with their elapsed time', async () =>
   assert.deepEqual(events.map((e) => `${e.stage}:${e.state}`), ['verify:start', 'verify:done', 'build:start', 'build:failed']);
   assert.equal(typeof clock.timings.verify, 'number');
 });
+
+test('a diff the engine cannot make still ends as not-reproduced, with a digest report', async () => {
+  // A "gzip" upstream whose body is garbage: the engine refuses it, the verdict stands.
+  const bad = join(tmp.dir, 'bad.gz');
+  await writeFile(bad, Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), Buffer.from('not deflate data at all')]));
+  const other = { name: 'hello', path: join(tmp.dir, 'other'), sha256: '', size: 14 };
+  const c = await compareSubject({ name: 'hello', sha256 }, other, bad);
+  assert.equal(c.outcome, 'not-reproduced');
+  assert.ok(c.report!.json.length > 0);
+});
