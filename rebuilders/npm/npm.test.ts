@@ -8,7 +8,7 @@ import { goldenPlanTests } from '../../test/support/golden.ts';
 import { npm, npmPackageId } from './index.ts';
 
 // The real-provenance case is the npm registry's attestation in
-// /work/shared/data/slsa-verifier (a @laurentsimon package), as intake normalises it.
+// shared/data/slsa-verifier beside the repository (a @laurentsimon package), as intake normalises it.
 goldenPlanTests(npm, fileURLToPath(new URL('testdata/', import.meta.url)));
 
 test('npm package URLs map to the tarball npm pack writes', () => {
