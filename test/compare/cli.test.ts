@@ -17,8 +17,10 @@ function reprod(...args: string[]) {
 async function tgz(files: Record<string, string>, mtime: Date): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => p.on('end', r));
+  p.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const done = new Promise<void>((r) => p.on('end', () => r()));
   for (const [name, body] of Object.entries(files)) p.entry({ name, mtime, mode: 0o644 }, body);
   p.finalize();
   await done;
