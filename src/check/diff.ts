@@ -4,38 +4,17 @@ import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import { extract } from 'tar-stream';
+import { diffFiles, renderReport, type DiffReport } from '../compare/index.ts';
 import type { DiffHints, DiffSummary } from './run.ts';
 
 /**
- * The diff of a control output and an experiment output. It is the diff
- * engine's (src/compare) when that module is present; until then, and for
- * anything it cannot load, a small built-in diff: unified text diff for text,
- * first differing offset with hex context for binary. The engine is loaded
- * lazily so `reprod check` also runs in trees without it.
+ * The diff of a control output and an experiment output: the diff engine's
+ * (src/compare), given the check's canaries as context hints. If the engine
+ * fails on a pair, a small built-in diff stands in (unified text diff, tar
+ * member listing, or strings + hex context for binary) so the finding still
+ * shows what changed.
  */
-interface CompareModule {
-  diffFiles: (a: string, b: string, opts?: Record<string, unknown>) => Promise<unknown>;
-  renderReport: (report: unknown, format: 'text' | 'json' | 'html', opts?: Record<string, unknown>) => string;
-}
-
-/** Where the engine's entry points may live; the first module exporting each function wins. */
-const COMPARE_MODULES = ['../compare/index.ts', '../compare/diff.ts', '../compare/engine.ts', '../compare/render.ts', '../compare/report.ts'];
 const FALLBACK_MAX_BYTES = 16 * 1024 * 1024;
-
-let loaded: Promise<CompareModule | undefined> | undefined;
-
-async function loadCompare(): Promise<CompareModule | undefined> {
-  loaded ??= (async () => {
-    const found: Partial<CompareModule> = {};
-    for (const spec of COMPARE_MODULES) {
-      const m = (await import(spec).catch(() => ({}))) as Partial<CompareModule>;
-      if (!found.diffFiles && typeof m.diffFiles === 'function') found.diffFiles = m.diffFiles;
-      if (!found.renderReport && typeof m.renderReport === 'function') found.renderReport = m.renderReport;
-    }
-    return found.diffFiles && found.renderReport ? (found as CompareModule) : undefined;
-  })();
-  return loaded;
-}
 
 /** The classified causes of a diff engine report, whatever nesting it uses. */
 function causesOf(report: unknown): DiffSummary['causes'] {
@@ -137,14 +116,14 @@ export async function fallbackDiff(a: string, b: string): Promise<DiffSummary> {
 }
 
 export async function diffOutputs(a: string, b: string, hints: DiffHints): Promise<DiffSummary> {
-  const engine = await loadCompare();
-  if (!engine) return fallbackDiff(a, b);
-  // The engine's context hints name canary values exactly (a build path, a hostname …).
-  const report = await engine.diffFiles(a, b, { hints, context: hints, labels: ['control', 'experiment'] });
-  return {
-    report,
-    causes: causesOf(report),
-    text: engine.renderReport(report, 'text', { color: false }),
-    html: engine.renderReport(report, 'html'),
-  };
+  let report: DiffReport;
+  try {
+    // The engine's hints name canary values exactly (a build path, a hostname …).
+    report = await diffFiles(a, b, { hints, labels: ['control', 'experiment'] });
+  } catch (e) {
+    const fallback = await fallbackDiff(a, b);
+    const why = `the diff engine failed (${(e as { code?: string }).code ?? 'error'}: ${(e as Error).message}); built-in diff:\n`;
+    return { ...fallback, text: why + fallback.text };
+  }
+  return { report, causes: causesOf(report), text: renderReport(report, 'text', { color: false }), html: renderReport(report, 'html') };
 }
