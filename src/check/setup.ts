@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { resolveImage } from '../build/images.ts';
 import { ReprodError } from '../errors.ts';
 import { InputCache } from '../inputs/cache.ts';
 import { fetchSource } from '../inputs/source.ts';
@@ -10,34 +11,19 @@ import { fetchSource } from '../inputs/source.ts';
  * to its id, so every build of a check uses the same bytes), and the source
  * folder (a local folder, or a git URL fetched at a pinned commit).
  */
-const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
+export { connectDocker as connectEngine } from '../build/docker.ts';
 
-export async function connectEngine(socket: string): Promise<Docker> {
-  const docker = new Docker({ socketPath: socket });
+/**
+ * A builder recipe name (`bookworm-build`, built when missing, with progress),
+ * `name@sha256:…` or `sha256:…` → local image id. A plain tag is looked up
+ * once and pinned to its id for the whole check.
+ */
+export async function resolveCheckImage(docker: Docker, ref: string, onProgress?: (step: string, detail?: string) => void): Promise<string> {
+  if (!ref.includes(':') && !ref.includes('/')) return resolveImage(docker, ref, onProgress ? { onProgress } : {});
+  if (ref.startsWith('sha256:') || ref.includes('@sha256:')) return resolveImage(docker, ref);
   try {
-    await docker.ping();
+    return (await docker.getImage(ref).inspect()).Id;
   } catch (e) {
-    throw new ReprodError('DOCKER_UNAVAILABLE', `no Docker engine answers at ${socket}`, { cause: e, retryable: true });
-  }
-  return docker;
-}
-
-/** Image name, `name@sha256:…` or `sha256:…` → local image id. */
-export async function resolveCheckImage(docker: Docker, ref: string): Promise<string> {
-  // A builder recipe name (`bookworm-build`) goes through src/build, which builds the image when missing.
-  if (!ref.includes(':') && !ref.includes('/')) {
-    const images = (await import('../build/images.ts' as string).catch(() => ({}))) as { resolveImage?: (d: Docker, name: string) => Promise<string> };
-    if (images.resolveImage) return images.resolveImage(docker, ref);
-  }
-  try {
-    const info = await docker.getImage(ref).inspect();
-    if (!IMAGE_ID.test(info.Id)) throw new Error(`unexpected image id ${info.Id}`);
-    return info.Id;
-  } catch (e) {
-    // reprod's builder images are tagged `reprod/<name>:<recipe hash>`; find one by recipe name.
-    const images = await docker.listImages({ filters: { reference: [`reprod/${ref}`] } }).catch(() => []);
-    const found = images.sort((a, b) => b.Created - a.Created)[0];
-    if (found) return found.Id;
     throw new ReprodError('IMAGE_NOT_FOUND', `no image ${JSON.stringify(ref)} on this Docker engine`, { cause: e, details: { image: ref } });
   }
 }

@@ -105,7 +105,7 @@ export const register: RegisterCommand = (program: Command) => {
       const loaded = loadConfig(opts.config);
       const dataDir = configPath(loaded, loaded.config.dataDir);
       const docker = await connectEngine(loaded.config.docker.socket);
-      const imageId = await resolveCheckImage(docker, opts.image);
+      const imageId = await resolveCheckImage(docker, opts.image, (step, detail) => process.stderr.write(`builder image ${opts.image}: ${step}${detail ? ` ${detail}` : ''}\n`));
       const src = opts.git !== undefined ? await gitSource(opts.git, opts.commit!, dataDir) : await localSource(dir ?? '.');
       const epoch =
         opts.sourceDateEpoch !== undefined ? positiveInt(opts.sourceDateEpoch, '--source-date-epoch') : (src.commitTime ?? DEFAULT_CHECK_EPOCH);

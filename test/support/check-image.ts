@@ -5,23 +5,20 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { resolveCheckImage } from '../../src/check/setup.ts';
+import { builderImageId } from './docker.ts';
 
 /**
  * The image `reprod check` tests build in: the builder image (`bookworm-build`,
- * from test/support/docker.ts when that helper exists), else a minimal
- * bookworm + build-essential made here with mmdebstrap and imported once.
+ * test/support/docker.ts), else a minimal bookworm + build-essential made
+ * here with mmdebstrap and imported once.
  */
 const run = promisify(execFile);
 const FALLBACK = 'reprod-check/bookworm-fallback:1';
 let cached: Promise<string> | undefined;
 
 async function fromBuilder(): Promise<string | undefined> {
-  try {
-    const helper = (await import('./docker.ts' as string)) as { builderImageId?: () => Promise<string> };
-    return helper.builderImageId ? await helper.builderImageId() : undefined;
-  } catch {
-    return undefined;
-  }
+  // The builder image may fail to build on a machine without mmdebstrap's apt sources; fall back then.
+  return builderImageId().catch(() => undefined);
 }
 
 async function fallback(docker: Docker): Promise<string> {
@@ -42,7 +39,7 @@ async function fallback(docker: Docker): Promise<string> {
 }
 
 export function checkImageId(docker: Docker): Promise<string> {
-  cached ??= (async () => (await fromBuilder()) ?? (await resolveCheckImage(docker, 'bookworm-build').catch(() => undefined)) ?? (await fallback(docker)))();
+  cached ??= (async () => (await fromBuilder()) ?? (await fallback(docker)))();
   return cached;
 }
 
