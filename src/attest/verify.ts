@@ -47,16 +47,27 @@ export function verifyRaw(key: KeyObject, data: Buffer, sig: Buffer): boolean {
 
 /** The trusted keys a DSSE keyid or bundle hint may name; any key when it names none we know. */
 function candidates(keys: TrustedKey[], hint: string): TrustedKey[] {
-  const named = keys.filter((k) => hint !== '' && (k.id === hint || k.keyId === hint));
-  return named.length > 0 ? named : keys;
+  const n = named(keys, hint);
+  return n.length > 0 ? n : keys;
 }
 
+function named(keys: TrustedKey[], hint: string): TrustedKey[] {
+  return keys.filter((k) => hint !== '' && (k.id === hint || k.keyId === hint));
+}
+
+/**
+ * A signature whose key id names a trusted key but does not verify is
+ * SIGNATURE_INVALID (tampered); one no trusted key verifies is UNTRUSTED_SIGNER.
+ */
 function verifyDsse(dsse: Dsse, keys: TrustedKey[]): Signer {
   if (keys.length === 0) throw new ReprodError('UNTRUSTED_SIGNER', 'a bare DSSE envelope can only be verified with a trusted key, and trust.keys is empty');
   const data = pae(dsse.payloadType, dsse.payload);
+  let namedFailed = false;
   for (const s of dsse.signatures) {
     for (const k of candidates(keys, s.keyid)) if (verifyRaw(k.publicKey, data, s.sig)) return { $case: 'key', keyId: k.id };
+    if (named(keys, s.keyid).length > 0) namedFailed = true;
   }
+  if (namedFailed) throw new ReprodError('SIGNATURE_INVALID', 'the DSSE signature by a trusted key does not match the payload (tampered?)');
   throw new ReprodError('UNTRUSTED_SIGNER', 'no signature of the DSSE envelope verifies with a trusted key', {
     details: { keyids: dsse.signatures.map((s) => s.keyid) },
   });
@@ -92,6 +103,7 @@ function verifyKeyedBundle(bundle: Bundle, hint: string, keys: TrustedKey[], roo
     }
   }
   const err = sigstoreError(last);
+  if (named(keys, hint).length > 0) throw new ReprodError('SIGNATURE_INVALID', `the bundle's signature by trusted key ${JSON.stringify(hint)} does not verify (tampered?): ${err.message}`, { cause: last });
   throw new ReprodError('UNTRUSTED_SIGNER', `no trusted key verifies the bundle (hint ${JSON.stringify(hint)}): ${err.message}`, { cause: last });
 }
 

@@ -128,6 +128,10 @@ test('policy and content refusals carry their codes', async () => {
     // A valid signature by someone else over a good statement is still refused.
     const stranger = Buffer.from(JSON.stringify(dsse(containerStatement(), ecKey().privateKey)));
     await assert.rejects(intakeAttestation(stranger, trust), codeIs('UNTRUSTED_SIGNER'));
+    // The trusted key's own signature over a payload changed after signing: tampered.
+    const env = dsse(containerStatement(), k.privateKey, undefined, 'up');
+    const changed = Buffer.from(JSON.stringify(containerStatement({ subject: [{ name: 'evil', digest: { sha256: SHA } }] }))).toString('base64');
+    await assert.rejects(intakeAttestation(Buffer.from(JSON.stringify({ ...env, payload: changed })), trust), codeIs('SIGNATURE_INVALID'));
   } finally {
     await cleanup();
   }

@@ -80,8 +80,8 @@ describe('not reproduced', () => {
 });
 
 describe('errors', () => {
-  test('a tampered attestation is refused (UNTRUSTED_SIGNER: no trusted key verifies it) and nothing is signed', async () => {
-    await assert.rejects(rebuild('tampered'), (e) => isReprodError(e, 'UNTRUSTED_SIGNER'));
+  test('a tampered attestation is refused (SIGNATURE_INVALID: the trusted key named by the bundle does not verify it) and nothing is signed', async () => {
+    await assert.rejects(rebuild('tampered'), (e) => isReprodError(e, 'SIGNATURE_INVALID'));
   });
   for (const [name, code] of [
     ['wrong-digest', 'SUBJECT_MISMATCH'],
@@ -143,6 +143,6 @@ describe('CLI', () => {
   test('exit 2 with a coded error for a tampered attestation', async () => {
     const r = await cli(world.caseNamed('tampered').attestation, ...common());
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /error\[UNTRUSTED_SIGNER\]/);
+    assert.match(r.stderr, /error\[SIGNATURE_INVALID\]/);
   });
 });
