@@ -99,7 +99,7 @@ async function compareNodes(a: Node, b: Node, path: string[], depth: number, ctx
     } else if (ka !== kb) {
       add(ctx, { path, kind: 'content', causes: [cause('unknown', `file type differs: ${ka} vs ${kb}`)], details: { types: [ka, kb] } });
     } else if (ka === 'gzip' || ka === 'zstd' || ka === 'xz') {
-      await compareCompressed(ka, a, b, ha, hb, path, depth, ctx);
+      await compareCompressed(ka, a, b, ha, hb, path, depth, ctx, top);
     } else if (scanner) {
       await compareArchive(scanner, scanner, a, b, path, depth, ctx);
     } else {
@@ -138,7 +138,8 @@ function innerName(kind: Compression, h: Buffer, outer: string): string {
   return base !== outer ? base : `${outer} (${kind}-decompressed)`;
 }
 
-async function compareCompressed(kind: Compression, a: Node, b: Node, ha: Buffer, hb: Buffer, path: string[], depth: number, ctx: Ctx): Promise<void> {
+/** `top`: the decompressed content of the inputs themselves; its limit errors are the caller's, not a note. */
+async function compareCompressed(kind: Compression, a: Node, b: Node, ha: Buffer, hb: Buffer, path: string[], depth: number, ctx: Ctx, top: boolean): Promise<void> {
   let headerDiffs = 0;
   if (kind === 'gzip') {
     const ga = gzipHeader(ha);
@@ -155,7 +156,7 @@ async function compareCompressed(kind: Compression, a: Node, b: Node, ha: Buffer
     }
   }
   const inner = innerName(kind, ha, path[path.length - 1] ?? '');
-  const n = await compareNodes(decompressed(a, kind, ctx.limits), decompressed(b, kind, ctx.limits), [...path, inner], depth + 1, ctx);
+  const n = await compareNodes(decompressed(a, kind, ctx.limits), decompressed(b, kind, ctx.limits), [...path, inner], depth + 1, ctx, top);
   if (n === 0 && headerDiffs === 0) {
     add(ctx, { path, kind: 'content', causes: [cause('unknown', `same decompressed content, compressed differently (${kind} level or implementation)`)], details: { type: kind } });
   }
