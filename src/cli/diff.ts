@@ -4,7 +4,10 @@ import { diffFiles } from '../compare/index.ts';
 import { DEFAULT_MAX_REPORT_BYTES, renderReport, type ReportFormat } from '../compare/render.ts';
 import { ReprodError } from '../errors.ts';
 import type { RegisterCommand } from './commands.ts';
-import { EXIT_NEGATIVE, EXIT_OK } from './program.ts';
+
+// program.ts's EXIT_OK / EXIT_NEGATIVE; not imported so `reprod diff` can start without the full program (diff-main.ts).
+const EXIT_OK = 0;
+const EXIT_NEGATIVE = 1;
 
 function byteCount(v: string): number {
   const n = Number(v);
