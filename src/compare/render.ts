@@ -1,5 +1,6 @@
 import type { CauseName, DiffReport, Difference } from './model.ts';
 import { FIXES } from './classify.ts';
+import { groupReport } from './group.ts';
 
 /** Default cap of a rendered report (`--max-report-bytes`). */
 export const DEFAULT_MAX_REPORT_BYTES = 1024 * 1024;
@@ -20,7 +21,9 @@ export interface RenderOptions {
  * differences are left out (binary search on the count), and the report names
  * what was left out. Never returns more than maxBytes (a last-resort hard cut).
  */
-export function renderReport(report: DiffReport, format: ReportFormat, opts: RenderOptions = {}): string {
+export function renderReport(input: DiffReport, format: ReportFormat, opts: RenderOptions = {}): string {
+  // Many members with the same causes are rendered as one finding (the engine's report keeps them all).
+  const report = groupReport(input);
   const max = opts.maxBytes ?? DEFAULT_MAX_REPORT_BYTES;
   const render = (r: DiffReport) => (format === 'json' ? renderJson(r) : format === 'html' ? renderHtml(r) : renderText(r, opts.color === true));
   const full = render(report);

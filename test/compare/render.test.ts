@@ -6,7 +6,7 @@ import type { DiffReport, Difference } from '../../src/compare/model.ts';
 
 function report(n: number): DiffReport {
   const differences: Difference[] = Array.from({ length: n }, (_, i) => ({
-    path: ['pkg.tgz', 'pkg.tar', `package/f${i}.js`],
+    path: ['pkg.tgz', 'pkg.tar', `package/f${i}.js`, 'inner.txt'], // distinct parents: not grouped
     kind: 'content',
     causes: [cause('embedded-timestamp', `2026-11-22 ⇢ 2026-11-23 (${i})`)],
     unifiedDiff: `--- a\n+++ b\n@@ -1 +1 @@\n-// built 2026-11-22 <script>\n+// built 2026-11-23\n${'x'.repeat(300)}\n`,
