@@ -155,7 +155,7 @@ async function compareCompressed(kind: Compression, a: Node, b: Node, ha: Buffer
       });
     }
   }
-  const inner = innerName(kind, ha, path[path.length - 1] ?? '');
+  const inner = innerName(kind, ha, (path[path.length - 1] ?? '').split(' | ')[0]!);
   const n = await compareNodes(decompressed(a, kind, ctx.limits), decompressed(b, kind, ctx.limits), [...path, inner], depth + 1, ctx, top);
   if (n === 0 && headerDiffs === 0) {
     add(ctx, { path, kind: 'content', causes: [cause('unknown', `same decompressed content, compressed differently (${kind} level or implementation)`)], details: { type: kind } });
