@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ReprodError, toReprodError } from '../errors.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
-import { commands } from './commands.ts';
+import type { RegisterCommand } from './commands.ts';
 
 export const EXIT_OK = 0;
 /** "No": not reproduced, not trusted, different. */
@@ -19,7 +19,28 @@ function version(): string {
   return pkg.version;
 }
 
-export function buildProgram(): Command {
+/** Files in src/cli that are not subcommands (importing `main` would run the CLI again). */
+const NOT_COMMANDS = new Set(['main', 'program', 'commands']);
+
+/**
+ * The subcommands to register. `reprod NAME …` loads only src/cli/NAME.ts: each
+ * command's imports (Docker, Sigstore, the stores …) cost start-up time, and
+ * tests spawn the CLI often. Anything else (help, unknown names) loads them all.
+ */
+export async function registrations(argv: string[]): Promise<RegisterCommand[]> {
+  const name = argv[2];
+  if (name && /^[a-z][a-z-]*$/.test(name) && !NOT_COMMANDS.has(name)) {
+    try {
+      const mod = (await import(`./${name}.ts`)) as { register?: unknown };
+      if (typeof mod.register === 'function') return [mod.register as RegisterCommand];
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    }
+  }
+  return (await import('./commands.ts')).commands;
+}
+
+export function buildProgram(commands: RegisterCommand[]): Command {
   let logger: Logger | undefined;
   const ctx: CliContext = { logger: () => (logger ??= createLogger()) };
   const program = new Command('reprod')
@@ -64,7 +85,7 @@ function exitQuietlyOnEpipe(): void {
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnEpipe();
-  const program = buildProgram();
+  const program = buildProgram(await registrations(argv));
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
