@@ -94,6 +94,10 @@ function isRandomRun(run: string): boolean {
   return new Set(run).size >= 8 && !/^[a-z]+$/i.test(run) && !/^\d+$/.test(run);
 }
 
+/** Day and month names of a few common non-English locales: a date printed in the build's locale. */
+const LOCALE_WORDS = /(?<![\p{L}])(?:janv|févr|mars|avr|juin|juil|août|déc|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|Januar|Februar|März|Juni|Juli|Oktober|Dezember|Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonntag|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|lunes|martes|miércoles|jueves|viernes|sábado|domingo|lun|mer|jeu|ven|sam|dim|Mär|Okt|Dez)\.?(?![\p{L}])/u;
+const ENGLISH_DATE_WORDS = /\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b/;
+
 const HOST_CTX = /(?:host(?:name)?\s*[:=]?\s*|\bon\s+|@)([A-Za-z0-9][\w.-]{1,62})/i;
 
 /** Causes of one changed line pair (a from side 1, b from side 2). */
@@ -123,6 +127,9 @@ export function classifyPair(a: string, b: string, hints: DiffHints = {}, now = 
   if (date && !(tz && sameClockDiffersOnlyInZone(a, b))) add('embedded-timestamp', date);
   const path = differing(PATHISH, a, b);
   if (path && (TEMP_PATH.test(path[0]) || TEMP_PATH.test(path[1]))) add('build-path', path);
+  if ((ENGLISH_DATE_WORDS.test(a) && LOCALE_WORDS.test(b) && !LOCALE_WORDS.test(a)) || (ENGLISH_DATE_WORDS.test(b) && LOCALE_WORDS.test(a) && !LOCALE_WORDS.test(b))) {
+    add('locale', line);
+  }
   const num = differing(/\b\d+[.,]\d+\b/, a, b);
   if (num && num[0].replace(/[.,]/g, '') === num[1].replace(/[.,]/g, '')) add('locale', num);
   if (!out.length) {

@@ -47,6 +47,8 @@ test('high-entropy runs (uuid, hex, base64) are randomness', () => {
 
 test('locale: decimal comma, and C versus dictionary sort order', () => {
   assert.deepEqual(names(classifyPair('total 1.5 MB', 'total 1,5 MB', {}, NOW)), ['locale']);
+  assert.ok(names(classifyPair('built Mon Nov 23 2026', 'built lun. nov. 23 2026', {}, NOW)).includes('locale'));
+  assert.ok(names(classifyPair('Stand: Tuesday 3 March', 'Stand: Dienstag 3 März', {}, NOW)).includes('locale'));
   assert.deepEqual(names(classifyLines(['Banana', 'apple', 'cherry'], ['apple', 'Banana', 'cherry'], {}, NOW)), ['locale']);
   assert.deepEqual(names(classifyLines(['b', 'c', 'a'], ['c', 'a', 'b'], {}, NOW)), ['randomness']);
 });
