@@ -69,15 +69,26 @@ const HEX_RUN = /\b[0-9a-fA-F]{16,}\b/;
 const B64_RUN = /[A-Za-z0-9+/]{24,}={0,2}/;
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/i;
 
-function all(re: RegExp, s: string): string[] {
-  return s.match(new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`)) ?? [];
+/** Matches of `re` on both lines, when they differ between the two sides: [sideA, sideB]. */
+/** Matches of several patterns in text order, overlapping ones dropped (a date-time is one token, not two). */
+function matches(res: RegExp[], s: string): string[] {
+  const found = res
+    .flatMap((r) => [...s.matchAll(new RegExp(r.source, r.flags.includes('g') ? r.flags : `${r.flags}g`))].map((m) => ({ at: m.index, text: m[0] })))
+    .sort((x, y) => x.at - y.at || y.text.length - x.text.length);
+  const out: string[] = [];
+  let end = -1;
+  for (const f of found) {
+    if (f.at < end) continue;
+    out.push(f.text);
+    end = f.at + f.text.length;
+  }
+  return out;
 }
 
-/** Matches of `re` on both lines, when they differ between the two sides: [sideA, sideB]. */
 function differing(re: RegExp | RegExp[], a: string, b: string, keep: (m: string) => boolean = () => true): [string, string] | undefined {
   const res = Array.isArray(re) ? re : [re];
-  const ma = res.flatMap((r) => all(r, a)).filter(keep);
-  const mb = res.flatMap((r) => all(r, b)).filter(keep);
+  const ma = matches(res, a).filter(keep);
+  const mb = matches(res, b).filter(keep);
   if (!ma.length || !mb.length || ma.join('\0') === mb.join('\0')) return undefined;
   return [ma.join(' '), mb.join(' ')];
 }

@@ -33,7 +33,7 @@ export function compareText(ta: string, tb: string, path: string[], limits: Diff
   // Lines that only moved between hunks: classify the whole change as one region too.
   for (const c of classifyText(removed, added, opts)) if (c.cause !== 'unknown' && !causes.some((x) => x.cause === c.cause)) causes.push(c);
   const realCauses = causes.filter((c) => c.cause !== 'unknown');
-  let unified = formatPatch(p).split('\n').slice(2).join('\n');
+  let unified = formatPatch(p).split('\n').filter((l) => !l.startsWith('====')).join('\n');
   if (unified.length > limits.maxUnifiedDiffBytes) unified = `${unified.slice(0, limits.maxUnifiedDiffBytes)}\n... (unified diff cut at ${limits.maxUnifiedDiffBytes} bytes)`;
   return {
     path,
@@ -119,6 +119,8 @@ function hexLine(buf: Buffer, at: number): string {
   return `${s.toString(16).padStart(8, '0')}: ${bytes.toString('hex').replace(/(..)/g, '$1 ').trim()}  ${bytes.toString('latin1').replace(/[^\x20-\x7e]/g, '.')}`;
 }
 
+const MERGE_GAP = 16;
+
 /** Differing byte ranges (offset, length) of two buffers; past the shorter one's end counts as one range. */
 export function differingRanges(a: Buffer, b: Buffer, max = 20): { ranges: [number, number][]; total: number } {
   const ranges: [number, number][] = [];
@@ -131,7 +133,14 @@ export function differingRanges(a: Buffer, b: Buffer, max = 20): { ranges: [numb
       continue;
     }
     const s = i;
-    while (i < n && (a[i] !== b[i] || (i + 1 < n && a[i + 1] !== b[i + 1]))) i++;
+    // Differences closer than MERGE_GAP bytes are one range (one hex context, not several overlapping ones).
+    for (;;) {
+      while (i < n && a[i] !== b[i]) i++;
+      let j = i;
+      while (j < n && j - i < MERGE_GAP && a[j] === b[j]) j++;
+      if (j < n && j - i < MERGE_GAP) i = j;
+      else break;
+    }
     total++;
     if (ranges.length < max) ranges.push([s, i - s]);
   }
