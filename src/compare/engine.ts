@@ -42,10 +42,15 @@ export async function diffFiles(a: string, b: string, opts: DiffOptions = {}): P
     await compareArchive(scanDir(a), scanDir(b), { open: () => { throw new Error('directory'); } }, { open: () => { throw new Error('directory'); } }, top, 0, ctx, true);
   } else if (sa.isDirectory() !== sb.isDirectory()) {
     add(ctx, { path: top, kind: 'content', causes: [cause('unknown', 'a directory on one side, a file on the other')], details: { types: [sa.isDirectory() ? 'directory' : 'file', sb.isDirectory() ? 'directory' : 'file'] } });
-  } else if (sa.size !== sb.size || (await sha256File(a)) !== (await sha256File(b))) {
+  } else if (sa.size !== sb.size || !(await sameDigest(a, b))) {
     await compareNodes(fileNode(a, sa.size), fileNode(b, sb.size), top, 0, ctx, true);
   }
   return finish(opts.labels ?? [a, b], ctx);
+}
+
+async function sameDigest(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([sha256File(a), sha256File(b)]);
+  return x === y;
 }
 
 async function statOrFail(p: string) {

@@ -26,11 +26,15 @@ export const scanTar: Scanner = async (node, limits, want) => {
       const keep = want?.has(name) === true;
       const parts: Buffer[] = [];
       let kept = 0;
-      for await (const chunk of entry) {
-        hash.update(chunk as Buffer);
-        if (keep && kept + (chunk as Buffer).length <= limits.maxMemberBytes) {
-          parts.push(chunk as Buffer);
-          kept += (chunk as Buffer).length;
+      // Empty members (directories, links, empty files) skip the async iterator: 200k of them add up.
+      if ((h.size ?? 0) === 0) entry.resume();
+      else {
+        for await (const chunk of entry) {
+          hash.update(chunk as Buffer);
+          if (keep && kept + (chunk as Buffer).length <= limits.maxMemberBytes) {
+            parts.push(chunk as Buffer);
+            kept += (chunk as Buffer).length;
+          }
         }
       }
       if (keep && kept === (h.size ?? 0)) bodies.set(name, Buffer.concat(parts));
