@@ -80,7 +80,7 @@ export interface DiffLimits {
 
 export const DEFAULT_LIMITS: DiffLimits = {
   maxDepth: 8,
-  maxMembers: 1_000_000,
+  maxMembers: 500_000,
   maxDecompressedBytes: 8 * 1024 ** 3,
   maxRatio: 1000,
   maxMemberBytes: 64 * 1024 ** 2,

@@ -26,8 +26,9 @@ export function scanDir(root: string): Scanner {
         } else if (st.isSymbolicLink()) {
           members.push({ name: r, type: 'symlink', size: 0, sha256: '', meta: { ...meta, linkname: await readlink(abs) } });
         } else if (st.isFile()) {
-          members.push({ name: r, type: 'file', size: st.size, sha256: await sha256File(abs), meta });
-          if (want?.has(r) && st.size <= limits.maxMemberBytes) bodies.set(r, await readFile(abs));
+          // The fetch pass (want set) reads only the wanted files.
+          if (!want) members.push({ name: r, type: 'file', size: st.size, sha256: await sha256File(abs), meta });
+          else if (want.has(r) && st.size <= limits.maxMemberBytes) bodies.set(r, await readFile(abs));
         } else {
           members.push({ name: r, type: 'other', size: 0, sha256: '', meta });
         }

@@ -10,6 +10,7 @@ const TYPES: Record<string, Member['type']> = { file: 'file', 'contiguous-file':
 /** tar (ustar, pax, gnu): headers and a digest per member, streamed with tar-stream. */
 export const scanTar: Scanner = async (node, limits, want) => {
   const members: Member[] = [];
+  let count = 0;
   const bodies = new Map<string, Buffer>();
   const seen = new Map<string, number>();
   const ex = extract();
@@ -19,7 +20,7 @@ export const scanTar: Scanner = async (node, limits, want) => {
   try {
     for await (const entry of ex) {
       const h = entry.header;
-      if (members.length >= limits.maxMembers) throw limitError(`tar has more than ${limits.maxMembers} members`, { limit: limits.maxMembers });
+      if (++count > limits.maxMembers) throw limitError(`tar has more than ${limits.maxMembers} members`, { limit: limits.maxMembers });
       const name = uniqueName(seen, h.name);
       const type = TYPES[h.type ?? 'file'] ?? 'other';
       const hash = createHash('sha256');
@@ -48,7 +49,8 @@ export const scanTar: Scanner = async (node, limits, want) => {
       };
       if (h.linkname) meta.linkname = h.linkname;
       if (type === 'other') meta.type = String(h.type);
-      members.push({ name, type, size: h.size ?? 0, sha256: type === 'file' ? hash.digest('hex') : '', meta });
+      // The fetch pass (want set) only needs bodies: no second member list in memory.
+      if (!want) members.push({ name, type, size: h.size ?? 0, sha256: type === 'file' ? hash.digest('hex') : '', meta });
     }
     await feeding;
   } catch (e) {
