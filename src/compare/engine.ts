@@ -26,6 +26,7 @@ interface Ctx {
   omitted: string[];
   truncated: boolean;
   droppedDiffs: number;
+  onProgress?: DiffOptions['onProgress'];
 }
 
 const SCANNERS: Partial<Record<Kind, Scanner>> = { tar: scanTar, zip: scanZip, ar: scanAr };
@@ -35,7 +36,7 @@ const GROUP_AT = 4;
 export async function diffFiles(a: string, b: string, opts: DiffOptions = {}): Promise<DiffReport> {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const hints = opts.hints ?? opts.context;
-  const ctx: Ctx = { limits, classify: hints ? { hints } : {}, diffs: [], omitted: [], truncated: false, droppedDiffs: 0 };
+  const ctx: Ctx = { limits, classify: hints ? { hints } : {}, diffs: [], omitted: [], truncated: false, droppedDiffs: 0, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
   const [sa, sb] = await Promise.all([statOrFail(a), statOrFail(b)]);
   const top = [basename(a) === basename(b) ? basename(a) : `${basename(a)} | ${basename(b)}`];
   if (sa.isDirectory() && sb.isDirectory()) {
@@ -188,7 +189,12 @@ function metaDiff(ma: Member, mb: Member): Record<string, [unknown, unknown]> {
 }
 
 async function compareArchive(scanA: Scanner, scanB: Scanner, a: Node, b: Node, path: string[], depth: number, ctx: Ctx, isDir = false): Promise<void> {
-  const [sa, sb] = await Promise.all([scanA(a, ctx.limits), scanB(b, ctx.limits)]);
+  const seen = [0, 0];
+  const tick = (side: 0 | 1) => (ctx.onProgress ? (n: number) => {
+    seen[side] = n;
+    ctx.onProgress?.({ path, members: seen[0]! + seen[1]! });
+  } : undefined);
+  const [sa, sb] = await Promise.all([scanA(a, ctx.limits, undefined, tick(0)), scanB(b, ctx.limits, undefined, tick(1))]);
   const mapA = new Map(sa.members.map((m) => [m.name, m]));
   const mapB = new Map(sb.members.map((m) => [m.name, m]));
   // Order: the common members' sequence on each side.

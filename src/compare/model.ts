@@ -95,4 +95,13 @@ export interface DiffOptions {
   /** Display names of the two sides (default: the paths). */
   labels?: [string, string];
   limits?: Partial<DiffLimits>;
+  /** Progress on long work: called every few thousand members scanned (the CLI draws it on stderr). */
+  onProgress?: (p: DiffProgress) => void;
+}
+
+export interface DiffProgress {
+  /** The archive being scanned, outermost first. */
+  path: string[];
+  /** Members scanned so far in it (both sides). */
+  members: number;
 }

@@ -146,3 +146,12 @@ test('many differing members: report capped at maxDifferences and marked truncat
 test('a missing input is a coded error', async () => {
   await assert.rejects(diffFiles(join(dir, 'nope'), join(dir, 'nope2')), (e) => isReprodError(e, 'DIFF_FAILED'));
 });
+
+test('progress is reported while scanning large archives', async () => {
+  const mk = (s: string) => tarBuffer(Array.from({ length: 12_000 }, (_, i) => ({ name: `p${i}`, body: i === 7 ? s : '' })));
+  const [a, b] = await files('progress', await mk('x'), await mk('y'));
+  const seen: number[] = [];
+  const r = await diffFiles(a, b, { onProgress: (p) => seen.push(p.members) });
+  assert.equal(r.differences.length, 1);
+  assert.ok(seen.length >= 4 && Math.max(...seen) >= 20_000, seen.join());
+});

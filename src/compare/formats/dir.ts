@@ -1,14 +1,14 @@
 import { lstat, readdir, readlink, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256File, limitError } from '../blob.ts';
-import type { Member, Scanner } from './member.ts';
+import { PROGRESS_EVERY, type Member, type Scanner } from './member.ts';
 
 /**
  * A plain directory, walked without following symlinks (a link is compared by
  * its target string, never read through).
  */
 export function scanDir(root: string): Scanner {
-  return async (_node, limits, want) => {
+  return async (_node, limits, want, progress) => {
     const members: Member[] = [];
     const bodies = new Map<string, Buffer>();
     const walk = async (rel: string, depth: number): Promise<void> => {
@@ -18,6 +18,7 @@ export function scanDir(root: string): Scanner {
         const r = rel ? `${rel}/${n}` : n;
         const abs = join(root, r);
         const st = await lstat(abs);
+        if (progress && members.length % PROGRESS_EVERY === PROGRESS_EVERY - 1) progress(members.length + 1);
         if (members.length >= limits.maxMembers) throw limitError(`directory has more than ${limits.maxMembers} entries`, { limit: limits.maxMembers });
         const meta: Record<string, string | number> = { mode: `0${(st.mode & 0o7777).toString(8)}`, uid: st.uid, gid: st.gid };
         if (st.isDirectory()) {

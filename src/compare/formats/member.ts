@@ -19,7 +19,10 @@ export interface Scan {
 }
 
 /** Reads an archive's headers and hashes members; buffers only the members in `want`. */
-export type Scanner = (node: Node, limits: DiffLimits, want?: ReadonlySet<string>) => Promise<Scan>;
+export type Scanner = (node: Node, limits: DiffLimits, want?: ReadonlySet<string>, progress?: (members: number) => void) => Promise<Scan>;
+
+/** How often scanners report progress, in members. */
+export const PROGRESS_EVERY = 5000;
 
 /** Duplicate names in one archive get `#2`, `#3`… so each keeps its own identity. */
 export function uniqueName(seen: Map<string, number>, name: string): string {

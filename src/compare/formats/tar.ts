@@ -3,12 +3,12 @@ import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { limitError, malformed } from '../blob.ts';
 import { ReprodError } from '../../errors.ts';
-import { uniqueName, type Member, type Scanner } from './member.ts';
+import { PROGRESS_EVERY, uniqueName, type Member, type Scanner } from './member.ts';
 
 const TYPES: Record<string, Member['type']> = { file: 'file', 'contiguous-file': 'file', directory: 'dir', symlink: 'symlink', link: 'hardlink' };
 
 /** tar (ustar, pax, gnu): headers and a digest per member, streamed with tar-stream. */
-export const scanTar: Scanner = async (node, limits, want) => {
+export const scanTar: Scanner = async (node, limits, want, progress) => {
   const members: Member[] = [];
   let count = 0;
   const bodies = new Map<string, Buffer>();
@@ -21,6 +21,7 @@ export const scanTar: Scanner = async (node, limits, want) => {
     for await (const entry of ex) {
       const h = entry.header;
       if (++count > limits.maxMembers) throw limitError(`tar has more than ${limits.maxMembers} members`, { limit: limits.maxMembers });
+      if (progress && count % PROGRESS_EVERY === 0) progress(count);
       const name = uniqueName(seen, h.name);
       const type = TYPES[h.type ?? 'file'] ?? 'other';
       const hash = createHash('sha256');
