@@ -69,7 +69,6 @@ const HEX_RUN = /\b[0-9a-fA-F]{16,}\b/;
 const B64_RUN = /[A-Za-z0-9+/]{24,}={0,2}/;
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/i;
 
-/** Matches of `re` on both lines, when they differ between the two sides: [sideA, sideB]. */
 /** Matches of several patterns in text order, overlapping ones dropped (a date-time is one token, not two). */
 function matches(res: RegExp[], s: string): string[] {
   const found = res
@@ -85,6 +84,7 @@ function matches(res: RegExp[], s: string): string[] {
   return out;
 }
 
+/** Matches on both lines, when they differ between the two sides: [sideA, sideB]. */
 function differing(re: RegExp | RegExp[], a: string, b: string, keep: (m: string) => boolean = () => true): [string, string] | undefined {
   const res = Array.isArray(re) ? re : [re];
   const ma = matches(res, a).filter(keep);
