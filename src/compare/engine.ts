@@ -185,6 +185,10 @@ function metaDiff(ma: Member, mb: Member): Record<string, [unknown, unknown]> {
   const out: Record<string, [unknown, unknown]> = {};
   if (ma.type !== mb.type) out.type = [ma.type, mb.type];
   for (const f of META_FIELDS) if (f !== 'type' && ma.meta[f] !== mb.meta[f]) out[f] = [ma.meta[f] ?? null, mb.meta[f] ?? null];
+  // Format-specific extras (pax records, atime/ctime) when either side has them.
+  for (const f of new Set([...Object.keys(ma.meta), ...Object.keys(mb.meta)])) {
+    if (!META_FIELDS.includes(f) && ma.meta[f] !== mb.meta[f]) out[f] = [ma.meta[f] ?? null, mb.meta[f] ?? null];
+  }
   return out;
 }
 
@@ -223,7 +227,7 @@ async function compareArchive(scanA: Scanner, scanB: Scanner, a: Node, b: Node, 
     const md = metaDiff(ma, mb);
     const keys = Object.keys(md).sort();
     if (keys.length) {
-      const sig = keys.map((k) => (k === 'mtime' ? k : `${k}=${JSON.stringify(md[k])}`)).join('|');
+      const sig = keys.map((k) => (k === 'mtime' || k === 'atime' || k === 'ctime' ? k : `${k}=${JSON.stringify(md[k])}`)).join('|');
       const g = groups.get(sig) ?? { names: [], fields: md };
       g.names.push(ma.name);
       groups.set(sig, g);

@@ -225,3 +225,13 @@ test('metadata change across many members is one grouped finding', async () => {
   assert.equal((r.differences[0]!.details as { members: number }).members, 500);
   assert.deepEqual(r.summary.byCause, { 'archive-mtime': 1 });
 });
+
+test('tar pax records (atime/ctime from tar --posix) are compared as metadata', async () => {
+  const a = await tarBuffer([{ name: 'x', body: 'same\n', pax: { atime: '1700000000.5', ctime: '1700000000.5' } }]);
+  const b = await tarBuffer([{ name: 'x', body: 'same\n', pax: { atime: '1760000000.25', ctime: '1760000000.25' } }]);
+  const [pa, pb] = await pair(a, b, 'posix.tar');
+  const r = await diffFiles(pa, pb);
+  assert.equal(r.differences.length, 1);
+  assert.equal(r.differences[0]!.kind, 'metadata');
+  assert.deepEqual(Object.keys((r.differences[0]!.details as { fields: object }).fields).sort(), ['atime', 'ctime']);
+});

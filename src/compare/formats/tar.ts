@@ -49,6 +49,11 @@ export const scanTar: Scanner = async (node, limits, want, progress) => {
         mtime: h.mtime ? Math.floor(h.mtime.getTime() / 1000) : 0,
       };
       if (h.linkname) meta.linkname = h.linkname;
+      // pax records beyond what the header fields already carry (atime/ctime from GNU tar --posix, xattrs…).
+      for (const [k, v] of Object.entries(h.pax ?? {})) {
+        if (k === 'path' || k === 'linkpath' || k === 'size' || k === 'mtime' || k === 'uid' || k === 'gid' || k === 'uname' || k === 'gname') continue;
+        meta[k === 'atime' || k === 'ctime' ? k : `pax.${k}`] = String(v);
+      }
       if (type === 'other') meta.type = String(h.type);
       // The fetch pass (want set) only needs bodies: no second member list in memory.
       if (!want) members.push({ name, type, size: h.size ?? 0, sha256: type === 'file' ? hash.digest('hex') : '', meta });
