@@ -33,6 +33,7 @@ export const scanAr: Scanner = async (node, limits, want) => {
       } else if (raw.endsWith('/')) raw = raw.slice(0, -1);
       if (members.length >= limits.maxMembers) throw limitError(`ar has more than ${limits.maxMembers} members`, { limit: limits.maxMembers });
       const name = uniqueName(seen, raw);
+      if (want && !want.has(name)) continue; // fetch pass: read only the wanted members
       const hash = createHash('sha256');
       const keep = want?.has(name) === true && size <= limits.maxMemberBytes;
       const parts: Buffer[] = [];

@@ -50,6 +50,7 @@ export const scanZip: Scanner = async (node, limits, want) => {
         members.push({ name, type: 'dir', size: 0, sha256: '', meta });
         continue;
       }
+      if (want && !want.has(name)) continue; // fetch pass: inflate only the wanted members
       if (usize > limits.maxMemberBytes || usize > limits.maxDecompressedBytes) {
         throw limitError(`zip member ${rawName} is ${usize} bytes, over the member limit`, { limit: limits.maxMemberBytes });
       }
