@@ -66,6 +66,13 @@ export async function inTransaction<T>(pool: pg.Pool, what: string, fn: (c: pg.P
     throw storeError(e, what);
   }
   let broken = false;
+  // A checked-out client has no pool listener: a server restart mid-transaction
+  // would emit an unhandled 'error' and crash the worker. The query rejects too,
+  // which is what the caller sees (STORE_ERROR, retryable).
+  const onError = (): void => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const out = await fn(client);
@@ -78,6 +85,7 @@ export async function inTransaction<T>(pool: pg.Pool, what: string, fn: (c: pg.P
     });
     throw storeError(e, what);
   } finally {
+    client.off('error', onError);
     // A client whose connection broke must not go back into the pool.
     client.release(broken ? true : undefined);
   }
