@@ -235,3 +235,13 @@ test('tar pax records (atime/ctime from tar --posix) are compared as metadata', 
   assert.equal(r.differences[0]!.kind, 'metadata');
   assert.deepEqual(Object.keys((r.differences[0]!.details as { fields: object }).fields).sort(), ['atime', 'ctime']);
 });
+
+test('zip64 (over 65,535 members, written by Python zipfile): end record and members read', async () => {
+  const script = (odd: string) =>
+    `import zipfile,sys\nwith zipfile.ZipFile(sys.argv[1],'w') as z:\n  for i in range(66000): z.writestr(zipfile.ZipInfo('m/%d' % i, (2024,1,1,0,0,0)), '${odd}' if i == 65999 else '')\n`;
+  const [pa, pb] = await pair('', '', 'big.zip');
+  execFileSync('python3', ['-c', script('one'), pa]);
+  execFileSync('python3', ['-c', script('two'), pb]);
+  const r = await diffFiles(pa, pb);
+  assert.deepEqual(r.differences.map((d) => d.path), [['big.zip', 'm/65999']]);
+});

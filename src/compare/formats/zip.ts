@@ -6,7 +6,7 @@ import { uniqueName, type Member, type Scanner } from './member.ts';
 
 /**
  * zip/jar from its central directory (names, DOS times, modes, extra fields),
- * members inflated one at a time to hash them. No zip64 (refused as malformed).
+ * members inflated one at a time to hash them; zip64 end records and size fields.
  */
 export const scanZip: Scanner = async (node, limits, want) => {
   const ra = await randomAccess(node, limits, 'zip');
@@ -15,9 +15,19 @@ export const scanZip: Scanner = async (node, limits, want) => {
     const tail = await ra.read(ra.size - tailLen, tailLen);
     const eocd = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
     if (eocd < 0) throw malformed('zip without an end-of-central-directory record');
-    const count = tail.readUInt16LE(eocd + 10);
-    const cdSize = tail.readUInt32LE(eocd + 12);
-    const cdOff = tail.readUInt32LE(eocd + 16);
+    let count = tail.readUInt16LE(eocd + 10);
+    let cdSize = tail.readUInt32LE(eocd + 12);
+    let cdOff = tail.readUInt32LE(eocd + 16);
+    // zip64: the end record's fields are saturated and a zip64 end record (via its locator) has the real ones.
+    if ((count === 0xffff || cdSize === 0xffffffff || cdOff === 0xffffffff) && eocd >= 20 && tail.readUInt32LE(eocd - 20) === 0x07064b50) {
+      const at = Number(tail.readBigUInt64LE(eocd - 12));
+      const z = await ra.read(at, 56);
+      if (z.length < 56 || z.readUInt32LE(0) !== 0x06064b50) throw malformed('zip64 end-of-central-directory record is corrupt');
+      count = safe(z.readBigUInt64LE(32));
+      cdSize = safe(z.readBigUInt64LE(40));
+      cdOff = safe(z.readBigUInt64LE(48));
+    }
+    if (cdSize > limits.maxMemberBytes) throw limitError(`zip central directory is ${cdSize} bytes, over the limit`, { limit: limits.maxMemberBytes });
     if (count > limits.maxMembers) throw limitError(`zip has ${count} members, over ${limits.maxMembers}`, { limit: limits.maxMembers });
     if (cdOff + cdSize > ra.size) throw malformed('zip central directory past the end of the file');
     const cd = await ra.read(cdOff, cdSize);
@@ -30,15 +40,24 @@ export const scanZip: Scanner = async (node, limits, want) => {
       const method = cd.readUInt16LE(p + 10);
       const time = cd.readUInt16LE(p + 12);
       const date = cd.readUInt16LE(p + 14);
-      const csize = cd.readUInt32LE(p + 20);
-      const usize = cd.readUInt32LE(p + 24);
+      let csize = cd.readUInt32LE(p + 20);
+      let usize = cd.readUInt32LE(p + 24);
       const nlen = cd.readUInt16LE(p + 28);
       const xlen = cd.readUInt16LE(p + 30);
       const clen = cd.readUInt16LE(p + 32);
       const ext = cd.readUInt32LE(p + 38);
-      const lho = cd.readUInt32LE(p + 42);
+      let lho = cd.readUInt32LE(p + 42);
       const rawName = cd.subarray(p + 46, p + 46 + nlen).toString('utf8');
       const extra = cd.subarray(p + 46 + nlen, p + 46 + nlen + xlen);
+      // zip64 extended information (0x0001): 8-byte values for exactly the saturated fields, in this order.
+      for (let x = 0; x + 4 <= extra.length; x += 4 + extra.readUInt16LE(x + 2)) {
+        if (extra.readUInt16LE(x) !== 1) continue;
+        let q = x + 4;
+        const next = () => (q + 8 <= extra.length ? safe(extra.readBigUInt64LE((q += 8) - 8)) : 0);
+        if (usize === 0xffffffff) usize = next();
+        if (csize === 0xffffffff) csize = next();
+        if (lho === 0xffffffff) lho = next();
+      }
       p += 46 + nlen + xlen + clen;
       const name = uniqueName(seen, rawName);
       const isDir = rawName.endsWith('/');
@@ -72,6 +91,11 @@ export const scanZip: Scanner = async (node, limits, want) => {
     await ra.close();
   }
 };
+
+function safe(v: bigint): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed('zip64 value out of range');
+  return Number(v);
+}
 
 function dosTime(date: number, time: number): string {
   const y = 1980 + (date >> 9);
