@@ -28,7 +28,8 @@ import { RekorUploader } from './rekor.ts';
 import type { JobRunner } from './runner.ts';
 import { submissionsFor } from './subjects.ts';
 import { WorkerPool } from './worker-pool.ts';
-import { newWorkerId } from './workers-registry.ts';
+import { Election } from './election.ts';
+import { hasWorkerRegistry, newWorkerId, WorkerPresence, workerLabels } from './workers-registry.ts';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -87,7 +88,10 @@ export class Daemon {
   readonly pool: WorkerPool;
   readonly metrics: Metrics;
   readonly #server: Server;
-  readonly #feeds: Feed[];
+  /** The feeds this process runs now: all of them, or none while another daemon leads intake. */
+  readonly #feeds: () => Feed[];
+  readonly #election: Election | undefined;
+  #presence: WorkerPresence | undefined;
   readonly #runner: JobRunner;
   readonly #audit: AuditLog;
   readonly #logger: Logger;
@@ -95,12 +99,13 @@ export class Daemon {
   #ready = false;
   #stopping: Promise<void> | undefined;
 
-  private constructor(parts: { store: Store; pool: WorkerPool; metrics: Metrics; server: Server; feeds: Feed[]; runner: JobRunner; audit: AuditLog; logger: Logger; config: DaemonConfig }) {
+  private constructor(parts: { store: Store; pool: WorkerPool; metrics: Metrics; server: Server; feeds: () => Feed[]; election?: Election; runner: JobRunner; audit: AuditLog; logger: Logger; config: DaemonConfig }) {
     this.store = parts.store;
     this.pool = parts.pool;
     this.metrics = parts.metrics;
     this.#server = parts.server;
     this.#feeds = parts.feeds;
+    this.#election = parts.election;
     this.#runner = parts.runner;
     this.#audit = parts.audit;
     this.#logger = parts.logger;
@@ -179,7 +184,7 @@ export class Daemon {
         logger.warn({ feed, what, code: err.code, err: err.message }, 'feed: entry skipped or poll failed');
       },
     };
-    const feeds: Feed[] = cfg.feeds.map((f) =>
+    const makeFeeds = (): Feed[] => cfg.feeds.map((f) =>
       f.type === 'directory'
         ? new DirectoryFeed({ name: feedName(f), path: configPath(loaded, f.path), intervalMs: f.intervalSeconds * 1000 }, feedDeps)
         : new HttpFeed({ name: feedName(f), url: f.url, intervalMs: f.intervalSeconds * 1000, maxBackoffMs: f.maxBackoffSeconds * 1000 }, feedDeps),
@@ -201,7 +206,32 @@ export class Daemon {
       requestTimeoutMs: cfg.api.requestTimeoutSeconds * 1000,
       ready: () => daemon?.ready === true,
     });
-    daemon = new Daemon({ store, pool, metrics, server, feeds, runner, audit, logger, config: cfg });
+    // Scale-out: N daemons share the queue, but only the one holding the advisory
+    // lock runs the feeds (re-elected when its session dies), so a feed is not
+    // ingested N times. A single node runs its feeds itself.
+    let feeds: Feed[] = [];
+    const startFeeds = (): void => {
+      feeds = makeFeeds();
+      for (const f of feeds) f.start();
+    };
+    const pgUrl = store.kind === 'postgres' && cfg.feeds.length > 0 ? postgresUrl(loaded.config.store.postgres) : undefined;
+    const election = pgUrl
+      ? new Election({
+          url: pgUrl,
+          name: 'feeds',
+          logger,
+          onElected: () => {
+            logger.info({ workerId }, 'leading feed intake');
+            startFeeds();
+          },
+          onDemoted: () => {
+            const old = feeds;
+            feeds = [];
+            void Promise.all(old.map((f) => f.stop()));
+          },
+        })
+      : undefined;
+    daemon = new Daemon({ store, pool, metrics, server, feeds: () => feeds, ...(election ? { election } : {}), runner, audit, logger, config: cfg });
     const port = options.port ?? cfg.api.port;
     await new Promise<void>((ok, fail) => {
       server.once('error', fail);
@@ -211,10 +241,20 @@ export class Daemon {
       });
     });
     pool.start();
-    for (const f of feeds) f.start();
+    if (election) await election.start();
+    else startFeeds();
+    if (hasWorkerRegistry(store)) {
+      daemon.#presence = new WorkerPresence(store, { id: workerId, labels: workerLabels(cfg.labels), isLeader: () => election?.isLeader ?? cfg.feeds.length > 0, logger });
+      await daemon.#presence.start();
+    }
     daemon.#ready = true;
-    logger.info({ url: daemon.url, store: store.kind, workerId, concurrency: cfg.concurrency, feeds: feeds.map((f) => f.name), writes: token ? 'token' : 'disabled' }, 'daemon started');
+    logger.info({ url: daemon.url, store: store.kind, workerId, concurrency: cfg.concurrency, feeds: cfg.feeds.map((f) => feedName(f)), feedLeader: election ? election.isLeader : true, writes: token ? 'token' : 'disabled' }, 'daemon started');
     return daemon;
+  }
+
+  /** Whether this process runs the feeds (always on a single node; the elected one on PostgreSQL). */
+  get feedLeader(): boolean {
+    return this.#election ? this.#election.isLeader : true;
   }
 
   /** True between a finished start-up and the beginning of a shutdown (/readyz). */
@@ -233,7 +273,8 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#ready = false;
       this.#logger.info({ graceMs, running: this.pool.running.length }, 'shutting down: intake stopped, waiting for running builds');
-      await Promise.all(this.#feeds.map((f) => f.stop()));
+      await this.#election?.stop();
+      await Promise.all(this.#feeds().map((f) => f.stop()));
       await this.pool.stop(graceMs);
       await new Promise<void>((ok) => {
         this.#server.close(() => ok());
@@ -241,6 +282,7 @@ export class Daemon {
       });
       await this.#runner.close?.();
       await this.#audit.close();
+      await this.#presence?.stop();
       await this.store.close();
       this.#logger.info('daemon stopped');
     })();
