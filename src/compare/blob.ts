@@ -49,6 +49,26 @@ export async function sha256File(path: string): Promise<string> {
   }
 }
 
+/**
+ * Whether two files have the same bytes, read in lockstep with reused buffers:
+ * stops at the first differing chunk (a gzip header mtime differs at byte 4).
+ */
+export async function sameBytes(a: string, b: string): Promise<boolean> {
+  const [fa, fb] = await Promise.all([openFile(a, 'r'), openFile(b, 'r')]);
+  try {
+    const ba = Buffer.allocUnsafe(256 * 1024);
+    const bb = Buffer.allocUnsafe(256 * 1024);
+    for (;;) {
+      const [ra, rb] = await Promise.all([fa.read(ba, 0, ba.length, null), fb.read(bb, 0, bb.length, null)]);
+      if (ra.bytesRead !== rb.bytesRead) return false;
+      if (ra.bytesRead === 0) return true;
+      if (!ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+    }
+  } finally {
+    await Promise.all([fa.close(), fb.close()]);
+  }
+}
+
 export async function sha256Stream(stream: Readable): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of stream) h.update(chunk as Buffer);

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ReprodError, isReprodError } from '../errors.ts';
-import { bufferNode, decompressed, fileNode, head, readCapped, sha256File, type Compression, type Node } from './blob.ts';
+import { bufferNode, decompressed, fileNode, head, readCapped, sameBytes, type Compression, type Node } from './blob.ts';
 import { classifyMeta, cause } from './classify.ts';
 import { compareLeaf } from './leaves.ts';
 import { DEFAULT_LIMITS, REPROD_DIFF_VERSION, type Cause, type CauseName, type Difference, type DiffLimits, type DiffOptions, type DiffReport } from './model.ts';
@@ -43,15 +43,10 @@ export async function diffFiles(a: string, b: string, opts: DiffOptions = {}): P
     await compareArchive(scanDir(a), scanDir(b), { open: () => { throw new Error('directory'); } }, { open: () => { throw new Error('directory'); } }, top, 0, ctx, true);
   } else if (sa.isDirectory() !== sb.isDirectory()) {
     add(ctx, { path: top, kind: 'content', causes: [cause('unknown', 'a directory on one side, a file on the other')], details: { types: [sa.isDirectory() ? 'directory' : 'file', sb.isDirectory() ? 'directory' : 'file'] } });
-  } else if (sa.size !== sb.size || !(await sameDigest(a, b))) {
+  } else if (sa.size !== sb.size || !(await sameBytes(a, b))) {
     await compareNodes(fileNode(a, sa.size), fileNode(b, sb.size), top, 0, ctx, true);
   }
   return finish(opts.labels ?? [a, b], ctx);
-}
-
-async function sameDigest(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([sha256File(a), sha256File(b)]);
-  return x === y;
 }
 
 async function statOrFail(p: string) {
