@@ -42,6 +42,12 @@ export type ErrorCode =
   | 'SOURCE_COMMIT_NOT_FOUND'
   | 'SOURCE_TOO_LARGE'
   | 'INPUT_DIGEST_MISMATCH'
+  // Debian archive (InRelease -> Packages/Sources -> .deb/.dsc)
+  | 'INDEX_SIGNATURE_INVALID'
+  | 'INDEX_HASH_MISMATCH'
+  | 'INDEX_EXPIRED'
+  | 'INDEX_INVALID'
+  | 'PACKAGE_NOT_FOUND'
   // signing and publishing
   | 'KEY_INVALID'
   | 'KEY_PERMISSIONS'
@@ -80,6 +86,10 @@ export const HINTS: Partial<Record<ErrorCode, string>> = {
   STORE_ERROR: 'check that the database is reachable (store.postgres.url or REPROD_POSTGRES_URL); workers retry outages by themselves',
   DAEMON_UNREACHABLE: 'start the daemon with `reprod daemon --config FILE`, or pass --url with the address it listens on',
   UNAUTHORIZED: 'send the API token as `Authorization: Bearer TOKEN` (daemon.api.token or REPROD_API_TOKEN)',
+  INDEX_SIGNATURE_INVALID: 'the archive index is not signed by a key of the configured keyrings (rebuilders.debian.archive.keyrings); a wrong mirror, or a tampered one',
+  INDEX_HASH_MISMATCH: 'an index file differs from the digest the signed Release names: the mirror is mid-sync (retry later) or tampered with',
+  INDEX_EXPIRED: 'the signed Release is past its Valid-Until (a stale or replayed mirror); use an up-to-date mirror',
+  PACKAGE_NOT_FOUND: 'the archive has no such source version now; old versions need a snapshot mirror',
   LEASE_LOST: 'another worker took this job after its lease expired; it is built and published there (raise store.postgres.leaseSeconds if builds outlive heartbeats)',
 };
 
