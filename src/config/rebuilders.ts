@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_BUILDER_IMAGE } from './defaults.ts';
+import { debianRebuilderSchema } from './debian.ts';
 
 /**
  * `rebuilders:` section: settings of the ecosystem rebuilders. The `container`
@@ -16,6 +17,7 @@ export const npmRebuilderSchema = z.strictObject({
 
 export const rebuildersSchema = z.strictObject({
   npm: npmRebuilderSchema.prefault({}),
+  debian: debianRebuilderSchema.prefault({}),
 });
 
 export type RebuildersConfig = z.infer<typeof rebuildersSchema>;
