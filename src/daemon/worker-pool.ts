@@ -16,6 +16,9 @@ import type { JobRunner } from './runner.ts';
 
 /** After a shutdown aborts its jobs, how long to wait for runners to notice before releasing anyway. */
 export const ABORT_SETTLE_MS = 10_000;
+/** Backoff for a job's store writes while the database is unreachable (retryable STORE_ERROR). */
+export const STORE_RETRY_BASE_MS = 100;
+export const STORE_RETRY_MAX_MS = 2000;
 
 export interface WorkerPoolOptions {
   store: Store;
@@ -140,7 +143,7 @@ export class WorkerPool {
     log.info({ subject: job.subject.name, attempt }, 'job started');
     logLine(`attempt ${attempt} on ${this.#o.workerId}: ${job.subject.name} ${job.subject.sha256}`);
     try {
-      const bytes = await store.attestation(job.attestationSha256);
+      const bytes = await this.#stored(entry, () => store.attestation(job.attestationSha256));
       if (!bytes) throw toReprodError(new Error(`attestation ${job.attestationSha256} is missing from the store`), 'STORE_ERROR');
       const result = await runner.run(job, { signal: entry.abort.signal, heartbeat: beat, attestation: bytes, attempt, log: logLine });
       if (entry.abort.signal.aborted) throw entry.abort.signal.reason;
@@ -150,14 +153,16 @@ export class WorkerPool {
         return;
       }
       logLine(`outcome ${result.outcome}${result.error ? ` (${result.error.code}: ${result.error.message})` : ''}`);
-      const previous = await this.#previousOutcome(job);
+      const previous = await this.#stored(entry, () => this.#previousOutcome(job));
       const stored = { ...result.details, outcome: result.outcome, reports: result.reports ?? (await Publisher.stagedReports(result.stagedDir)), ...(result.error ? { error: result.error } : {}) };
-      await store.complete(entry.lease, {
-        outcome: result.outcome,
-        result: stored,
-        log: lines.join('\n'),
-        publish: () => publisher.publish(job, attempt, result, previous, entry.abort.signal),
-      });
+      // A retried complete (the database failed before its commit) must not publish the attempt twice.
+      let published = false;
+      const publish = async (): Promise<void> => {
+        if (published) return;
+        await publisher.publish(job, attempt, result, previous, entry.abort.signal);
+        published = true;
+      };
+      await this.#stored(entry, () => store.complete(entry.lease, { outcome: result.outcome, result: stored, log: lines.join('\n'), publish }));
       this.#o.metrics?.verdict(result.outcome);
       log.info({ outcome: result.outcome, attempt }, 'job done');
       await this.#maybeRecheck(job, result.outcome);
@@ -192,14 +197,32 @@ export class WorkerPool {
       lines.push(`${new Date().toISOString()} retrying in ${retryAfterMs} ms`);
       this.#o.metrics?.retry(error.code);
     }
-    const job = await this.#o.store
-      .fail(entry.lease, { error, retryAfterMs, log: lines.join('\n') })
+    const job = await this.#stored(entry, () => this.#o.store.fail(entry.lease, { error, retryAfterMs, log: lines.join('\n') }))
       .catch((e: unknown) => {
         jobLogger(this.#o.logger, entry.job.id).warn({ err: e }, 'could not record the failure');
         return undefined;
       });
     if (job?.state === 'error') this.#o.metrics?.verdict('error');
     jobLogger(this.#o.logger, entry.job.id).warn({ code: error.code, attempt, retry: willRetry }, willRetry ? 'attempt failed; retrying' : 'job failed');
+  }
+
+  /**
+   * Runs a store call for a running job, retrying while the database is unreachable
+   * (PostgreSQL restarting): the build is done, so its verdict waits for the store
+   * instead of being thrown away. Stops when the job is aborted (lease lost, shutdown);
+   * once the database is back, a lease that expired meanwhile answers LEASE_LOST.
+   */
+  async #stored<T>(entry: Running, fn: () => Promise<T>): Promise<T> {
+    for (let delay = STORE_RETRY_BASE_MS; ; delay = Math.min(delay * 2, STORE_RETRY_MAX_MS)) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!isReprodError(e, 'STORE_ERROR') || !e.retryable) throw e;
+        if (entry.abort.signal.aborted) throw entry.abort.signal.reason;
+        jobLogger(this.#o.logger, entry.job.id).warn({ err: e.message, retryInMs: delay }, 'store unreachable; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   /** One automatic re-check per original `not-reproduced` verdict (re-checks are not re-checked). */

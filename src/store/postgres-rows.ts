@@ -1,5 +1,6 @@
 /** Row shapes of the PostgreSQL tables and their mapping to store values. */
 import type { Job, JobState, WorkerInfo, WorkerLabels } from './pg-types.ts';
+import type { AttemptInfo } from './types.ts';
 
 export interface JobRow {
   id: string;
@@ -38,6 +39,16 @@ export interface WorkerRow {
   leader: boolean;
   db_now: Date;
   leases: { jobId: string; attempt: number; subject: string; expiresAt: string; startedAt: string }[];
+}
+
+export interface AttemptRow {
+  attempt: number;
+  worker_id: string;
+  started_at: Date;
+  finished_at: Date | null;
+  outcome: string | null;
+  error: { code: string; message: string } | null;
+  log: string | null;
 }
 
 const iso = (d: Date | null): string | undefined => (d ? d.toISOString() : undefined);
@@ -83,4 +94,13 @@ export function workerFromRow(r: WorkerRow, staleMs: number): WorkerInfo {
   };
   if (r.stopped_at) w.stoppedAt = r.stopped_at.toISOString();
   return w;
+}
+
+export function attemptFromRow(r: AttemptRow): AttemptInfo {
+  const a: AttemptInfo = { attempt: r.attempt, workerId: r.worker_id, startedAt: r.started_at.toISOString() };
+  if (r.finished_at !== null) a.finishedAt = r.finished_at.toISOString();
+  if (r.outcome !== null) a.outcome = r.outcome;
+  if (r.error !== null) a.error = r.error;
+  if (r.log !== null) a.log = r.log;
+  return a;
 }

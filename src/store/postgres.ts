@@ -18,7 +18,8 @@ import type { Logger } from '../log/logger.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { createPool, inTransaction, query, redactUrl, storeError } from './postgres-pool.ts';
 import type { JobRow } from './postgres-rows.ts';
-import { jobFromRow, workerFromRow, type WorkerRow } from './postgres-rows.ts';
+import { attemptFromRow, jobFromRow, workerFromRow, type AttemptRow, type WorkerRow } from './postgres-rows.ts';
+import type { AttemptInfo } from './types.ts';
 import type {
   ClaimOptions,
   ClaimedJob,
@@ -311,6 +312,12 @@ export class PostgresStore {
       [options.state ?? null, options.subjectSha256 ?? null, options.limit ?? 100],
     );
     return r.rows.map(jobFromRow);
+  }
+
+  /** Every attempt of a job, oldest first, with its worker and log. */
+  async attempts(jobId: string): Promise<AttemptInfo[]> {
+    const r = await query<AttemptRow>(this.#pool, 'attempts', 'SELECT * FROM job_attempts WHERE job_id = $1 ORDER BY attempt', [jobId]);
+    return r.rows.map(attemptFromRow);
   }
 
   async countByState(): Promise<Record<JobState, number>> {
