@@ -62,13 +62,13 @@ async function loadArchive(docker: Docker, stream: NodeJS.ReadableStream): Promi
   }
 }
 
-async function build(docker: Docker, recipe: Recipe, opts: BuildImageOptions): Promise<string> {
+async function build(docker: Docker, recipe: Recipe, opts: BuildImageOptions & { mirrors?: string[] }): Promise<string> {
   const progress = opts.onProgress ?? (() => undefined);
   const tmp = await mkdtemp(join(tmpdir(), 'reprod-image-'));
   try {
     const rootfs = join(tmp, 'rootfs.tar');
     progress('mmdebstrap', `${recipe.release} (${recipe.variant}) + ${recipe.packages.length} packages`);
-    const mirrors = await hostMirrors(recipe.release);
+    const mirrors = opts.mirrors ?? (await hostMirrors(recipe.release));
     opts.logger?.info({ image: recipe.name, args: mmdebstrapArgs(recipe, rootfs, mirrors) }, 'running mmdebstrap');
     await runMmdebstrap(recipe, rootfs, mirrors, (line) => {
       opts.logger?.debug({ image: recipe.name }, line);
@@ -98,8 +98,12 @@ async function build(docker: Docker, recipe: Recipe, opts: BuildImageOptions): P
 }
 
 export async function buildImage(docker: Docker, name: string, opts: BuildImageOptions = {}): Promise<BuiltImage> {
+  return buildRecipeImage(docker, await loadRecipe(name, opts.recipesDir), opts);
+}
+
+/** The same for a recipe made in code (the Debian rebuilder's pinned build dependencies; extra `mirrors` lines replace the host's). */
+export async function buildRecipeImage(docker: Docker, recipe: Recipe, opts: BuildImageOptions & { mirrors?: string[] } = {}): Promise<BuiltImage> {
   const started = performance.now();
-  const recipe = await loadRecipe(name, opts.recipesDir);
   const ref = recipeTag(recipe);
   const done = (imageId: string, reused: boolean): BuiltImage => ({ imageId, ref, reused, seconds: (performance.now() - started) / 1000 });
   if (!opts.force) {

@@ -1,5 +1,6 @@
 import type { VerifiedClaim } from '../attest/types.ts';
 import type { BuildPlan, PlanLimits } from './types.ts';
+import type { DebianFacts } from '../../rebuilders/debian/types.ts';
 
 /**
  * The contract every rebuilder (rebuilders/<name>/index.ts) implements. Both
@@ -59,4 +60,6 @@ export interface PlanFacts {
   imageTools?: { node?: string; npm?: string };
   npm?: NpmVersionFacts;
   override?: Override;
+  /** Debian: the fetched source package, the builder image, the clock. */
+  debian?: DebianFacts;
 }

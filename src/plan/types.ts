@@ -68,6 +68,8 @@ export interface BuildPlan {
    * are deployment facts, so they are never part of the stored plan.
    */
   runtimeEnv?: string[];
+  /** The clock of the build phase when it is not the machine's (Debian: libfaketime); recorded in the provenance. */
+  clock?: 'real' | 'source-date-epoch' | 'build-date';
   /** Facts a reader of the verdict should know (tool versions differing from upstream …). */
   notes?: string[];
 }
