@@ -118,6 +118,8 @@ export interface VerifyOptions {
   code?: ErrorCode;
   /** What the document is, for messages ("InRelease of bookworm"). */
   what?: string;
+  /** Called with the fingerprints of the keys whose signatures verified. */
+  onVerified?: (fingerprints: string[]) => void;
 }
 
 /**
@@ -151,6 +153,7 @@ export async function verifyClearsigned(text: string, keyrings: string[], option
         details: { keyrings, gpgv: stderr.trim().split('\n').slice(-4) },
       });
     }
+    options.onVerified?.(verdict.fingerprints);
     return await readFile(join(dir, 'body'), 'utf8');
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,220 @@
+/**
+ * apt's chain of trust over HTTP, read-only: InRelease (gpgv against the
+ * archive keyring) → Packages / Sources (size and SHA256 from the signed
+ * Release) → the .deb and .dsc digests those indices list. Nothing is trusted
+ * before its parent has vouched for it.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { ReprodError } from '../../errors.ts';
+import { parseDeb822, verifyClearsigned, type Paragraph } from './deb822.ts';
+import { binariesOf, sourcePackageOf, type BinaryPackage, type SourcePackage } from './packages.ts';
+import { checkRelease, indexEntry, parseRelease, type IndexFile, type Release } from './release.ts';
+
+export const MAX_RELEASE_BYTES = 16 * 1024 * 1024;
+/** Compressed index files (bookworm main amd64 Packages.xz is about 9 MB). */
+export const MAX_INDEX_BYTES = 256 * 1024 * 1024;
+/** Decompressed index text. */
+export const MAX_INDEX_TEXT_BYTES = 512 * 1024 * 1024;
+export const ARCHIVE_REQUEST_TIMEOUT_MS = 120_000;
+
+export interface ArchiveOptions {
+  /** Mirror base URL, holding dists/ and pool/. */
+  mirror: string;
+  keyrings: string[];
+  component?: string;
+  /** The clock Date / Valid-Until are checked against (tests). */
+  now?: () => Date;
+  signal?: AbortSignal;
+}
+
+export interface VerifiedRelease extends Release {
+  /** Fingerprints of the keys whose signatures verified. */
+  signers: string[];
+  /** sha256 of the InRelease bytes, for provenance. */
+  inReleaseSha256: string;
+}
+
+export class Archive {
+  readonly mirror: string;
+  readonly component: string;
+  readonly #o: ArchiveOptions;
+  readonly #releases = new Map<string, Promise<VerifiedRelease>>();
+  readonly #texts = new Map<string, Promise<string>>();
+
+  constructor(options: ArchiveOptions) {
+    this.#o = options;
+    this.mirror = options.mirror.replace(/\/+$/, '');
+    this.component = options.component ?? 'main';
+  }
+
+  url(path: string): string {
+    return `${this.mirror}/${path.replace(/^\/+/, '')}`;
+  }
+
+  /** The verified Release of a suite (fetched once per Archive object). */
+  release(suite: string): Promise<VerifiedRelease> {
+    let p = this.#releases.get(suite);
+    if (!p) {
+      p = this.#release(suite);
+      p.catch(() => this.#releases.delete(suite));
+      this.#releases.set(suite, p);
+    }
+    return p;
+  }
+
+  async #release(suite: string): Promise<VerifiedRelease> {
+    const bytes = await this.#get(`dists/${suite}/InRelease`, MAX_RELEASE_BYTES);
+    const text = bytes.toString('utf8');
+    let signers: string[] = [];
+    const body = await verifyClearsigned(text, this.#o.keyrings, {
+      code: 'INDEX_SIGNATURE_INVALID',
+      what: `InRelease of ${suite} at ${this.mirror}`,
+      onVerified: (fprs) => (signers = fprs),
+    });
+    const release = parseRelease(body);
+    checkRelease(release, suite, this.#o.now?.() ?? new Date());
+    return { ...release, signers, inReleaseSha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+
+  /** An index file's text (`main/binary-amd64/Packages`), its digest checked against the Release. */
+  async indexText(suite: string, base: string): Promise<{ text: string; entry: IndexFile }> {
+    const release = await this.release(suite);
+    const entry = indexEntry(release, base);
+    const key = `${suite}/${entry.path}@${entry.sha256}`;
+    let p = this.#texts.get(key);
+    if (!p) {
+      p = this.#indexText(suite, release, entry);
+      p.catch(() => this.#texts.delete(key));
+      this.#texts.set(key, p);
+    }
+    return { text: await p, entry };
+  }
+
+  async #indexText(suite: string, release: Release, entry: IndexFile): Promise<string> {
+    const dir = entry.path.slice(0, entry.path.lastIndexOf('/') + 1);
+    const byHash = `dists/${suite}/${dir}by-hash/SHA256/${entry.sha256}`;
+    let bytes: Buffer | undefined;
+    // by-hash avoids reading a file the mirror replaced after we fetched InRelease
+    if (release.acquireByHash) bytes = await this.#get(byHash, MAX_INDEX_BYTES, true);
+    bytes ??= await this.#get(`dists/${suite}/${entry.path}`, MAX_INDEX_BYTES);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (bytes.length !== entry.size || sha256 !== entry.sha256) {
+      throw new ReprodError('INDEX_HASH_MISMATCH', `${entry.path} of ${suite} is not the file the signed Release names`, {
+        details: { path: entry.path, expected: { size: entry.size, sha256: entry.sha256 }, got: { size: bytes.length, sha256 } },
+        retryable: true,
+      });
+    }
+    return (await decompress(bytes, entry.path)).toString('utf8');
+  }
+
+  /** The verified Packages index of one architecture, as text (filter before parsing: it is large). */
+  async packagesText(suite: string, arch: string): Promise<string> {
+    return (await this.indexText(suite, `${this.component}/binary-${arch}/Packages`)).text;
+  }
+
+  /** The verified Sources index, as text. */
+  async sourcesText(suite: string): Promise<string> {
+    return (await this.indexText(suite, `${this.component}/source/Sources`)).text;
+  }
+
+  /** The .debs of a source version in one suite, digests from the signed Packages index. */
+  async binaries(suite: string, source: string, version: string, architectures: string[]): Promise<BinaryPackage[]> {
+    const out: BinaryPackage[] = [];
+    // arch:all packages are listed in every binary-ARCH index too; read the first concrete one
+    const archs = architectures.filter((a) => a !== 'all');
+    for (const arch of archs.length > 0 ? archs : ['all']) {
+      const text = await this.#packagesOrAll(suite, arch);
+      out.push(...binariesOf(paragraphsMentioning(text, source), source, version, architectures));
+    }
+    const unique = new Map(out.map((b) => [b.filename, b]));
+    return [...unique.values()];
+  }
+
+  async #packagesOrAll(suite: string, arch: string): Promise<string> {
+    if (arch !== 'all') return this.packagesText(suite, arch);
+    const release = await this.release(suite);
+    const concrete = release.architectures.find((a) => a !== 'all');
+    return this.packagesText(suite, release.files.has(`${this.component}/binary-all/Packages`) || !concrete ? 'all' : concrete);
+  }
+
+  /** The source package's files (the .dsc first), pinned by the signed Sources index. */
+  async sourcePackage(suite: string, name: string, version: string): Promise<SourcePackage | undefined> {
+    return sourcePackageOf(paragraphsMentioning(await this.sourcesText(suite), name), name, version);
+  }
+
+  async #get(path: string, limit: number): Promise<Buffer>;
+  async #get(path: string, limit: number, allow404: true): Promise<Buffer | undefined>;
+  async #get(path: string, limit: number, allow404 = false): Promise<Buffer | undefined> {
+    const url = this.url(path);
+    const signal = this.#o.signal ? AbortSignal.any([this.#o.signal, AbortSignal.timeout(ARCHIVE_REQUEST_TIMEOUT_MS)]) : AbortSignal.timeout(ARCHIVE_REQUEST_TIMEOUT_MS);
+    let res: Response;
+    try {
+      res = await fetch(url, { signal, redirect: 'follow' });
+    } catch (e) {
+      throw new ReprodError('FETCH_FAILED', `GET ${url}: ${(e as Error).message}`, { cause: e, retryable: true });
+    }
+    if (allow404 && res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new ReprodError(res.status === 404 ? 'PACKAGE_NOT_FOUND' : 'FETCH_FAILED', `GET ${url}: HTTP ${res.status}`, { retryable: res.status === 429 || res.status >= 500 });
+    }
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const chunk of res.body ?? []) {
+      n += (chunk as Uint8Array).byteLength;
+      if (n > limit) throw new ReprodError('INDEX_INVALID', `${url} is over ${limit} bytes`);
+      chunks.push(Buffer.from(chunk as Uint8Array));
+    }
+    return Buffer.concat(chunks);
+  }
+}
+
+/**
+ * Parses only the paragraphs whose text mentions `word` (a package name): a
+ * full Packages index is tens of MB, and a lookup needs a handful of stanzas.
+ */
+export function paragraphsMentioning(text: string, word: string): Paragraph[] {
+  const out: Paragraph[] = [];
+  for (const chunk of text.split(/\n\s*\n/)) if (chunk.includes(word)) out.push(...parseDeb822(chunk));
+  return out;
+}
+
+async function decompress(bytes: Buffer, path: string): Promise<Buffer> {
+  try {
+    if (path.endsWith('.gz')) return gunzipSync(bytes, { maxOutputLength: MAX_INDEX_TEXT_BYTES });
+    if (path.endsWith('.xz')) return await unxz(bytes);
+    return bytes;
+  } catch (e) {
+    if (e instanceof ReprodError) throw e;
+    throw new ReprodError('INDEX_INVALID', `${path} does not decompress: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function unxz(bytes: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('xz', ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let n = 0;
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > MAX_INDEX_TEXT_BYTES) {
+        child.kill();
+        reject(new ReprodError('INDEX_INVALID', `index text is over ${MAX_INDEX_TEXT_BYTES} bytes`));
+      } else chunks.push(c);
+    });
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', (e) => reject(new ReprodError('SETUP_FAILED', 'cannot run xz (install xz-utils)', { cause: e })));
+    child.on('close', (code) => {
+      if (code === 0) resolve(Buffer.concat(chunks));
+      else reject(new ReprodError('INDEX_INVALID', `xz: ${stderr.trim() || `exit ${code}`}`));
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(bytes);
+  });
+}
