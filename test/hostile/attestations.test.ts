@@ -39,7 +39,7 @@ let ssrfPort = 0;
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'reprod-hostile-att-'));
   canary = await new Canary(join(root, 'canary')).arm();
-  ssrf = createServer((req, res) => {
+  ssrf = createServer((_req, res) => {
     ssrfHits += 1;
     res.end('internal');
   });
