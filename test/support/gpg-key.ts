@@ -51,6 +51,8 @@ function gpgRun(home: string, args: string[], input?: string): Promise<string> {
       if (err) reject(new Error(`gpg ${args[0]} failed: ${stderr}`, { cause: err }));
       else resolve(String(stdout));
     });
+    // gpg may exit without reading stdin (key generation): that is not an error
+    child.stdin!.on('error', () => {});
     child.stdin!.end(input ?? '');
   });
 }
