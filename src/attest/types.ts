@@ -3,7 +3,8 @@
  * `VerifiedClaim`. Everything downstream (plan, publish) reads only these.
  */
 
-export type EnvelopeFormat = 'sigstore-bundle' | 'dsse' | 'intoto-jsonl' | 'npm-attestations';
+/** How the claim arrived: a signed envelope, or a Debian document (a .buildinfo; an archive request checked against the signed indices). */
+export type EnvelopeFormat = 'sigstore-bundle' | 'dsse' | 'intoto-jsonl' | 'npm-attestations' | 'debian-buildinfo' | 'debian-archive';
 
 export interface Subject {
   name: string;
