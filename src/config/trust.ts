@@ -25,7 +25,19 @@ export const trustedIdentitySchema = z
     message: 'set exactly one of identity or identityPattern',
   });
 
+/** `trust.debian`: who may sign `.buildinfo` files (see docs/debian.md). */
+export const debianTrustSchema = z.strictObject({
+  /** OpenPGP keyrings (binary or armoured) whose keys may sign buildinfo files; relative to the config file. */
+  keyrings: z.array(z.string().min(1)).default([]),
+  /**
+   * Accept unsigned buildinfo files. Without it, an unsigned one is rebuilt only
+   * when the archive's signed Packages index lists every .deb it names with the same sha256.
+   */
+  allowUnsignedBuildinfo: z.boolean().default(false),
+});
+
 export const trustSchema = z.strictObject({
+  debian: debianTrustSchema.prefault({}),
   keys: z.array(trustedKeySchema).default([]),
   identities: z.array(trustedIdentitySchema).default([]),
   /** Allowed builder ids: exact, or a pattern when written /like this/. Empty: any. */

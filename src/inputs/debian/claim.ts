@@ -39,6 +39,12 @@ export interface DebianParameters {
   /** Suite the source was taken from, when known (index claims). */
   suite?: string;
   buildinfo?: BuildinfoFacts;
+  /** Archive claims: the source package's files pinned by the signed Sources index (the .dsc first). */
+  sourceFiles?: Array<{ name: string; size?: number; sha256: string }>;
+  /** Archive claims: the folder below the mirror holding them (pool/main/h/hello). */
+  directory?: string;
+  /** Archive claims: the mirror they were read from. */
+  mirror?: string;
 }
 
 export interface DebianClaimInput {
