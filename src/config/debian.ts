@@ -22,6 +22,18 @@ export const debianArchiveSchema = z.strictObject({
 /** `rebuilders.debian`: settings of the debian rebuilder. */
 export const debianRebuilderSchema = z.strictObject({
   archive: debianArchiveSchema.prefault({}),
+  /** Debian release the builder image is made from (mmdebstrap suite). Default: the machine's own (VERSION_CODENAME). */
+  release: z.string().regex(/^[a-z][a-z0-9-]*$/).optional(),
+  /**
+   * A snapshot of the archive (e.g. a snapshot.debian.org URL of the build date) the
+   * builder image's packages come from, when the buildinfo's versions are older than the
+   * mirror's. Default: the machine's own apt mirrors.
+   */
+  snapshotMirror: z.url().optional(),
+  /** The clock of the build phase: the machine's, or libfaketime starting at SOURCE_DATE_EPOCH or the buildinfo's Build-Date. */
+  clock: z.enum(['real', 'source-date-epoch', 'build-date']).default('real'),
+  /** When the recorded build dependency versions cannot be installed, build with the suite's (the verdict names the drift). */
+  allowDrift: z.boolean().default(false),
 });
 
 export type DebianArchiveConfig = z.infer<typeof debianArchiveSchema>;
