@@ -4,7 +4,7 @@ import { DEBIAN_BUILD_TYPE, debianParameters, upstreamVersion, withoutEpoch, typ
 import { baseEnv, invalid, sortKeys } from '../../src/plan/common.ts';
 import type { PlanFacts, Rebuilder, SourceRef } from '../../src/plan/rebuilder.ts';
 import type { BuildPlan, BuildStep, PlanOutput } from '../../src/plan/types.ts';
-import { clockCommand, packagesFromLog, PACKAGES_MARKER, toolchainDrift } from './toolchain.ts';
+import { clockCommand, packagesFromLog, PACKAGES_MARKER, TOOLCHAIN_DRIFT_NOTE, toolchainDrift } from './toolchain.ts';
 import type { DebianFacts } from './types.ts';
 
 export type { Clock, DebianFacts } from './types.ts';
@@ -64,7 +64,7 @@ export const debian: Rebuilder = {
   },
   notesAfterBuild(facts: PlanFacts, log: string): string[] {
     const want = facts.debian?.installedBuildDepends ?? [];
-    return toolchainDrift(want, packagesFromLog(log)).map((d) => `toolchain drift: ${d}`);
+    return toolchainDrift(want, packagesFromLog(log)).map((d) => `${TOOLCHAIN_DRIFT_NOTE}${d}`);
   },
   plan(vc: VerifiedClaim, facts: PlanFacts): BuildPlan {
     const p = params(vc);

@@ -2,6 +2,9 @@ import { invalid } from '../../src/plan/common.ts';
 import type { DebianParameters, PinnedPackage } from '../../src/inputs/debian/claim.ts';
 import type { Clock } from './types.ts';
 
+/** Notes naming a drifted build dependency start with this. */
+export const TOOLCHAIN_DRIFT_NOTE = 'toolchain drift: ';
+
 /** The build's `installed packages` step prints one `reprod-deb-package: <name> <version>` line per package. */
 export const PACKAGES_MARKER = 'reprod-deb-package:';
 

@@ -20,6 +20,7 @@ export const FIXES: Record<CauseName, string> = {
   randomness: 'seed random generators deterministically, derive ids from content (not uuid4/random), sort hash-ordered output',
   'map-order': 'serialise maps with sorted keys (e.g. JSON.stringify of sorted entries, `json.dumps(sort_keys=True)`)',
   'build-id': 'the build-id is a hash of the other bytes: fix the causes in the differing sections and it follows',
+  'toolchain-drift': 'rebuild with the recorded tool versions (Debian: a snapshot mirror of the build date, rebuilders.debian.snapshotMirror), or accept that the toolchain changed the output',
   unknown: 'inspect the unified diff / hex context; rerun with `reprod check` to pin the variation that causes it',
 };
 

@@ -20,6 +20,8 @@ export type CauseName =
   | 'randomness'
   | 'map-order'
   | 'build-id'
+  /** A build tool or dependency version differs from the upstream build's (Debian: Installed-Build-Depends); named by the pipeline, not from bytes. */
+  | 'toolchain-drift'
   | 'unknown';
 
 export interface Cause {

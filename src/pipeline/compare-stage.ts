@@ -24,7 +24,7 @@ export async function compareSubject(
   subject: Subject,
   rebuilt: BuiltOutput | undefined,
   upstreamPath: string | undefined,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; drift?: string[] } = {},
 ): Promise<SubjectComparison> {
   if (!rebuilt) throw new ReprodError('OUTPUT_MISSING', `the build produced no output for subject ${subject.name}`);
   const expected = expectedDigests(subject);
@@ -33,6 +33,6 @@ export async function compareSubject(
   const rebuiltDigests = { ...(await digestsOfFile(rebuilt.path, [...new Set([...algorithms, 'sha256'])])) };
   const same = algorithms.every((a) => rebuiltDigests[a] === expected[a]);
   if (same) return { subject, outcome: 'reproduced', rebuilt, rebuiltDigests };
-  const { report, causes } = await diffReport({ subject, expected, rebuiltDigests, rebuiltPath: rebuilt.path, upstreamPath, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const { report, causes } = await diffReport({ subject, expected, rebuiltDigests, rebuiltPath: rebuilt.path, upstreamPath, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.drift ? { drift: opts.drift } : {}) });
   return { subject, outcome: 'not-reproduced', rebuilt, rebuiltDigests, report, causes };
 }

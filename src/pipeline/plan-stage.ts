@@ -17,6 +17,8 @@ export interface PlanDeps {
   /** Resolves an image name to its local id (`sha256:…`). */
   resolveImage: (name: string) => Promise<string>;
   signal?: AbortSignal;
+  /** Debian: what the inputs stage found (source package, builder image). */
+  debian?: PlanFacts['debian'];
 }
 
 export interface Planned {
@@ -34,6 +36,7 @@ export async function makePlan(vc: VerifiedClaim, rebuilder: Rebuilder, commitTi
   const facts: PlanFacts = { limits: planLimits(deps.config.limits), commitTime };
   const override = await loadOverride(rebuilder.name, rebuilder.overrideKey(vc));
   if (override) facts.override = override;
+  if (deps.debian) facts.debian = deps.debian;
   if (rebuilder.name === 'npm') {
     const npmConfig = deps.config.rebuilders.npm;
     const image = npmConfig.image;

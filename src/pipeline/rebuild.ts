@@ -15,6 +15,8 @@ import { runBuild } from './build-stage.ts';
 import { compareSubject } from './compare-stage.ts';
 import type { RebuildContext } from './context.ts';
 import { makePlan, pickRebuilder } from './plan-stage.ts';
+import { prepareDebian } from './debian-stage.ts';
+import { TOOLCHAIN_DRIFT_NOTE } from '../../rebuilders/debian/toolchain.ts';
 import { StageClock, type OnProgress } from './progress.ts';
 import { publishResult, type SubjectResult } from './publish-stage.ts';
 
@@ -99,14 +101,16 @@ async function rebuildClaim(vc: VerifiedClaim, subjects: Subject[], ctx: Rebuild
   try {
     const { rebuilder, source: ref } = pickRebuilder(vc);
     log.info({ rebuilder: rebuilder.name, repo: ref.repo, commit: ref.commit }, 'rebuild started');
-    const fetched = await clock.run('fetch', () =>
+    // Debian sources are source packages on a mirror, not git: their own inputs stage (pinned by the signed Sources index).
+    const debian = rebuilder.name === 'debian' ? await clock.run('fetch', () => prepareDebian(vc, ctx, { ...(opts.signal ? { signal: opts.signal } : {}), logger: log, onProgress: (m) => clock.info('fetch', m) })) : undefined;
+    const fetched = debian ? { dir: debian.dir, cached: debian.cached, meta: { commitTime: debian.facts.changelogEpoch } } : await clock.run('fetch', () =>
       fetchSource(ref, ctx.sourcePolicy, new InputCache(ctx.dataDir), {
         ...(opts.signal ? { signal: opts.signal } : {}),
         onProgress: (p) => clock.info('fetch', p.message),
       }),
     );
-    source = { repo: ref.repo, commit: ref.commit, cached: fetched.cached };
-    const planned = await makePlan(vc, rebuilder, fetched.meta.commitTime, { config: ctx.config, resolveImage: ctx.resolveImage, ...(opts.signal ? { signal: opts.signal } : {}) });
+    source = { repo: ref.repo, commit: debian?.facts.dscSha256 ?? ref.commit, cached: fetched.cached };
+    const planned = await makePlan(vc, rebuilder, fetched.meta.commitTime, { config: ctx.config, resolveImage: ctx.resolveImage, ...(opts.signal ? { signal: opts.signal } : {}), ...(debian ? { debian: debian.facts } : {}) });
     plan = planned.plan;
     notes.push(...(plan.notes ?? []));
     // A published file that is not what the attestation claims is refused before any build.
@@ -117,6 +121,8 @@ async function rebuildClaim(vc: VerifiedClaim, subjects: Subject[], ctx: Rebuild
         const tarball = planned.facts.npm?.tarball;
         // npm: without a local copy, the published tarball itself (checked against the claimed digests).
         if (!up && tarball) up = await clock.run('fetch', () => downloadVerified(tarball, expectedDigests(s), new InputCache(ctx.dataDir), opts.signal), s.name);
+        // Debian: the published .deb from the pool folder of its source package.
+        if (!up && debian) up = await clock.run('fetch', () => downloadVerified(`${debian.poolUrl}/${s.name}`, expectedDigests(s), new InputCache(ctx.dataDir), opts.signal), s.name);
         if (up) results.get(s)!.upstreamArtifact = up;
       } catch (e) {
         results.get(s)!.error = errorOf(e);
@@ -137,11 +143,13 @@ async function rebuildClaim(vc: VerifiedClaim, subjects: Subject[], ctx: Rebuild
           onProgress: (m) => clock.info('build', m),
         }),
       );
-      if (rebuilder.notesAfterBuild) notes.push(...rebuilder.notesAfterBuild(planned.facts, await logHead(result.logPath)));
+      if (rebuilder.notesAfterBuild) notes.push(...rebuilder.notesAfterBuild(planned.facts, await logHead(result.logPath, 8 << 20)));
+      // Build tools differing from the upstream build's: a cause the diff report names beside the byte-level ones.
+      const drift = notes.filter((n) => n.startsWith(TOOLCHAIN_DRIFT_NOTE)).map((n) => n.slice(TOOLCHAIN_DRIFT_NOTE.length));
       for (const [s, r] of results) {
         if (r.error) continue;
         try {
-          const c = await clock.run('compare', () => compareSubject(s, result!.outputs.find((o) => o.name === s.name), r.upstreamArtifact, opts.signal ? { signal: opts.signal } : {}), s.name);
+          const c = await clock.run('compare', () => compareSubject(s, result!.outputs.find((o) => o.name === s.name), r.upstreamArtifact, { ...(opts.signal ? { signal: opts.signal } : {}), ...(drift.length ? { drift } : {}) }), s.name);
           Object.assign(r, {
             outcome: c.outcome,
             rebuiltSha256: c.rebuiltDigests.sha256,

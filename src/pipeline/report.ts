@@ -3,6 +3,8 @@ import type { Subject } from '../attest/types.ts';
 import type { CauseSummary } from '../publish/statements.ts';
 import { toReprodError } from '../errors.ts';
 import { diffFiles, renderReport, type DiffReport } from '../compare/index.ts';
+import { cause } from '../compare/classify.ts';
+import type { Difference } from '../compare/model.ts';
 
 /**
  * The mismatch report of one subject, in the three forms a job publishes:
@@ -25,6 +27,8 @@ export interface ReportInput {
   rebuiltPath: string;
   upstreamPath: string | undefined;
   signal?: AbortSignal;
+  /** Build dependencies whose versions differ from the upstream build's (`make 4.3-4.1 (buildinfo: 4.3-4)`). */
+  drift?: string[];
 }
 
 function escapeHtml(s: string): string {
@@ -61,7 +65,7 @@ export function digestOnlyReport(
     .map(([alg, hex]) => `<tr><th>${alg} claimed</th><td><code>${hex}</code></td></tr><tr><th>${alg} rebuilt</th><td><code>${escapeHtml(input.rebuiltDigests[alg] ?? '?')}</code></td></tr>`)
     .join('')}</table>
 <p>${escapeHtml(note)}</p>\n`;
-  return { report: finish(json, `${lines.join('\n')}\n`, html), causes: [{ kind: 'unknown', summary: `digest differs; ${note}` }] };
+  return { report: finish(json, `${lines.join('\n')}\n`, html), causes: [...driftCauses(input), { kind: 'unknown', summary: `digest differs; ${note}` }] };
 }
 
 /** Cause summaries for the VSA from the diff engine's report: one per cause, where it was first seen. */
@@ -79,11 +83,25 @@ function engineCauses(report: DiffReport): CauseSummary[] {
   return [...seen.values()];
 }
 
+function driftCauses(input: ReportInput): CauseSummary[] {
+  if (!input.drift?.length) return [];
+  const c = cause('toolchain-drift', input.drift.join('; '));
+  return [{ kind: c.cause, where: input.subject.name, summary: `${c.evidence}; usual fix: ${c.fix}` }];
+}
+
+/** Toolchain drift is a fact of the build, not of the bytes: one finding at the top of the report. */
+function withDrift(report: DiffReport, input: ReportInput): DiffReport {
+  if (!input.drift?.length) return report;
+  const finding: Difference = { path: [input.subject.name], kind: 'content', causes: [cause('toolchain-drift', `build dependencies differ from the upstream build: ${input.drift.join('; ')}`)] };
+  const byCause = { ...report.summary.byCause, 'toolchain-drift': 1 };
+  return { ...report, differences: [finding, ...report.differences], summary: { ...report.summary, byCause, differences: report.summary.differences + 1 } };
+}
+
 export async function diffReport(input: ReportInput): Promise<{ report: RenderedReport; causes: CauseSummary[] }> {
   if (input.upstreamPath === undefined) return digestOnlyReport(input);
   let report: DiffReport;
   try {
-    report = await diffFiles(input.upstreamPath, input.rebuiltPath, { labels: [`upstream ${input.subject.name}`, `rebuilt ${input.subject.name}`] });
+    report = withDrift(await diffFiles(input.upstreamPath, input.rebuiltPath, { labels: [`upstream ${input.subject.name}`, `rebuilt ${input.subject.name}`] }), input);
   } catch (e) {
     // The bytes differ whatever the diff engine says: a failed diff never turns the verdict into an error.
     const err = toReprodError(e, 'DIFF_FAILED');

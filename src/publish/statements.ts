@@ -195,7 +195,10 @@ export function rebuildProvenance(input: ProvenanceInput): Statement<ProvenanceP
   const byproducts: ResourceDescriptor[] = [];
   if (input.result?.logSha256) byproducts.push({ name: 'build.log', digest: sha256Digest(input.result.logSha256) });
   if (input.reportSha256) byproducts.push({ name: 'report.json', digest: sha256Digest(input.reportSha256) });
-  const source: ResourceDescriptor = { uri: gitUri(plan.source.repo), digest: { gitCommit: plan.source.commit } };
+  // A Debian source package is named `deb-src:NAME=VERSION` and pinned by its .dsc's sha256.
+  const source: ResourceDescriptor = plan.source.repo.startsWith('deb-src:')
+    ? { uri: plan.source.repo, digest: { sha256: plan.source.commit } }
+    : { uri: gitUri(plan.source.repo), digest: { gitCommit: plan.source.commit } };
   const image: ResourceDescriptor = { uri: plan.image.ref, digest: imageDigest(input.result?.imageId ?? plan.image.digest) };
   return {
     _type: STATEMENT_TYPE,

@@ -1,0 +1,58 @@
+import type { VerifiedClaim } from '../attest/types.ts';
+import { hostDebianCodename } from '../build/apt-sources.ts';
+import { debianBuilderImage, dependencyNames } from '../build/debian-image.ts';
+import { InputCache } from '../inputs/cache.ts';
+import { pickDebianMirror, readAptSources } from '../inputs/debian/apt-sources.ts';
+import { debianParameters } from '../inputs/debian/claim.ts';
+import { fetchSourcePackage, locateSource } from '../inputs/debian/source-package.ts';
+import type { Logger } from '../log/logger.ts';
+import type { DebianFacts } from '../../rebuilders/debian/types.ts';
+import type { RebuildContext } from './context.ts';
+
+/**
+ * The inputs stage of a Debian rebuild (I/O): the source package from the
+ * mirror, pinned by the signed Sources index; the builder image holding the
+ * buildinfo's build dependencies. What it finds becomes `facts.debian`.
+ */
+export interface DebianPrepared {
+  /** Host folder with the source package's files (copied into the build folder). */
+  dir: string;
+  cached: boolean;
+  facts: DebianFacts;
+  /** Where the upstream .debs are on the mirror (`<mirror>/<pool directory>`), to fetch them for the diff. */
+  poolUrl: string;
+}
+
+export async function prepareDebian(vc: VerifiedClaim, ctx: RebuildContext, opts: { signal?: AbortSignal; onProgress?: (m: string) => void; logger?: Logger } = {}): Promise<DebianPrepared> {
+  const cfg = ctx.config.rebuilders.debian;
+  const p = debianParameters(vc);
+  const picked = cfg.archive.mirror && cfg.archive.suites ? undefined : pickDebianMirror(await readAptSources());
+  const mirror = cfg.archive.mirror ?? picked!.uri;
+  const suites = cfg.archive.suites ?? picked!.suites;
+  opts.onProgress?.(`source package ${p.source} ${p.version} (signed Sources of ${suites.join(', ')})`);
+  const where = await locateSource(p, { mirror, suites, keyrings: cfg.archive.keyrings, component: cfg.archive.component }, opts.signal);
+  const src = await fetchSourcePackage(where, new InputCache(ctx.dataDir), opts.signal);
+  opts.onProgress?.(`${src.dsc} and ${src.files.length - 1} file(s) ${src.cached ? 'from cache' : 'fetched'}, sha256 checked`);
+  const release = cfg.release ?? (await hostDebianCodename()) ?? 'bookworm';
+  const pinned = p.buildinfo?.installedBuildDepends ?? [];
+  const image = await debianBuilderImage(ctx.docker, {
+    suite: release,
+    pinned,
+    fallbackPackages: dependencyNames(src.buildDepends, p.architecture),
+    ...(cfg.snapshotMirror ? { mirrors: [`deb [check-valid-until=no] ${cfg.snapshotMirror} ${release} main`] } : {}),
+    allowDrift: cfg.allowDrift,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    onProgress: (step, detail) => opts.onProgress?.(`builder image: ${step}${detail ? ` ${detail}` : ''}`),
+  });
+  const facts: DebianFacts = {
+    image: { ref: image.ref, digest: image.digest },
+    dsc: src.dsc,
+    dscSha256: src.dscSha256,
+    files: src.files,
+    changelogEpoch: src.changelogEpoch,
+    clock: cfg.clock,
+    installedBuildDepends: pinned,
+    notes: image.notes,
+  };
+  return { dir: src.dir, cached: src.cached, facts, poolUrl: `${where.mirror.replace(/\/+$/, '')}/${where.directory}` };
+}
