@@ -9,6 +9,7 @@ import { parseAttestation } from '../attest/envelope.ts';
 import { isRecord, MAX_SUBJECTS } from '../attest/limits.ts';
 import { ReprodError } from '../errors.ts';
 import type { SubmitInput } from '../store/types.ts';
+import { debianSubjects } from '../inputs/debian/subjects.ts';
 
 export interface SubjectRef {
   name: string;
@@ -24,6 +25,8 @@ const HEX = /^[0-9a-f]+$/;
 
 /** The subjects named by every statement in the attestation, deduplicated. */
 export function subjectsOf(bytes: Uint8Array): SubjectRef[] {
+  const debian = debianSubjects(bytes);
+  if (debian) return debian;
   const parsed = parseAttestation(bytes);
   const out = new Map<string, SubjectRef>();
   for (const env of parsed.envelopes) {

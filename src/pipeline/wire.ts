@@ -4,6 +4,7 @@ import { connectDocker } from '../build/docker.ts';
 import { resolveImage } from '../build/images.ts';
 import { intakeAttestation, loadTrustMaterial } from '../attest/index.ts';
 import { createRebuildContext, type ContextParts, type RebuildContext } from './context.ts';
+import { debianDocumentKind, intakeDebian, sharedArchive } from '../inputs/debian/intake.ts';
 
 /**
  * Connects the pipeline to the real world from a config: the Docker engine,
@@ -25,10 +26,15 @@ export async function wireContext(opts: WireOptions): Promise<RebuildContext> {
   const { config } = opts.loaded;
   const docker = await connectDocker(config.docker.socket);
   const trust = await loadTrustMaterial(config.trust, opts.loaded.baseDir, { extraKeys: opts.trustKeys ?? [] });
+  const archive = sharedArchive(config, opts.loaded.baseDir);
   return createRebuildContext({
     loaded: opts.loaded,
     docker,
-    intake: (bytes, uri) => intakeAttestation(bytes, trust, uri === undefined ? {} : { uri }),
+    // Debian documents (.buildinfo, archive requests) are told from their content like every other format.
+    intake: (bytes, uri) =>
+      debianDocumentKind(bytes)
+        ? intakeDebian(bytes, { config, baseDir: opts.loaded.baseDir, policy: trust.policy, archive }, uri)
+        : intakeAttestation(bytes, trust, uri === undefined ? {} : { uri }),
     resolveImage: (name) => resolveImage(docker, name),
     logger: opts.logger,
     outDir: opts.outDir,

@@ -18,12 +18,18 @@ export const MAX_INDEX_BYTES = 256 * 1024 * 1024;
 /** Decompressed index text. */
 export const MAX_INDEX_TEXT_BYTES = 512 * 1024 * 1024;
 export const ARCHIVE_REQUEST_TIMEOUT_MS = 120_000;
+/** A verified Release is fetched again after this long (a daemon must see new versions and a passing Valid-Until). */
+export const RELEASE_MAX_AGE_MS = 5 * 60 * 1000;
+/** Index texts kept in memory (each can be tens of MB). */
+export const MAX_CACHED_INDICES = 4;
 
 export interface ArchiveOptions {
   /** Mirror base URL, holding dists/ and pool/. */
   mirror: string;
   keyrings: string[];
   component?: string;
+  /** How long a verified Release is reused (default RELEASE_MAX_AGE_MS; 0: fetch every time). */
+  releaseMaxAgeMs?: number;
   /** The clock Date / Valid-Until are checked against (tests). */
   now?: () => Date;
   signal?: AbortSignal;
@@ -40,7 +46,7 @@ export class Archive {
   readonly mirror: string;
   readonly component: string;
   readonly #o: ArchiveOptions;
-  readonly #releases = new Map<string, Promise<VerifiedRelease>>();
+  readonly #releases = new Map<string, { at: number; release: Promise<VerifiedRelease> }>();
   readonly #texts = new Map<string, Promise<string>>();
 
   constructor(options: ArchiveOptions) {
@@ -55,13 +61,15 @@ export class Archive {
 
   /** The verified Release of a suite (fetched once per Archive object). */
   release(suite: string): Promise<VerifiedRelease> {
-    let p = this.#releases.get(suite);
-    if (!p) {
-      p = this.#release(suite);
-      p.catch(() => this.#releases.delete(suite));
-      this.#releases.set(suite, p);
-    }
-    return p;
+    const cached = this.#releases.get(suite);
+    if (cached && Date.now() - cached.at < (this.#o.releaseMaxAgeMs ?? RELEASE_MAX_AGE_MS)) return cached.release;
+    const release = this.#release(suite);
+    const entry = { at: Date.now(), release };
+    release.catch(() => {
+      if (this.#releases.get(suite) === entry) this.#releases.delete(suite);
+    });
+    this.#releases.set(suite, entry);
+    return release;
   }
 
   async #release(suite: string): Promise<VerifiedRelease> {
@@ -88,6 +96,7 @@ export class Archive {
       p = this.#indexText(suite, release, entry);
       p.catch(() => this.#texts.delete(key));
       this.#texts.set(key, p);
+      for (const old of this.#texts.keys()) if (this.#texts.size > MAX_CACHED_INDICES) this.#texts.delete(old);
     }
     return { text: await p, entry };
   }
