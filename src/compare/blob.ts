@@ -1,20 +1,17 @@
-import { createReadStream } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
-import { spawn } from 'node:child_process';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { ReprodError } from '../errors.ts';
 import type { DiffLimits } from './model.ts';
+import { bufferSource, counted, fileSource, inflateSource, xzSource, type Source } from './source.ts';
 
 /**
  * A byte source the engine compares: a file on disk, a buffered member, or a
- * decompressed view of another node. `open()` gives a fresh stream each time,
- * so an archive can be scanned twice (hash pass, then fetch of differing
- * members) without holding it in memory.
+ * decompressed view of another node. `source()` gives a fresh reader each
+ * time, so an archive can be read again (to fetch a member whose body was not
+ * kept) without holding it in memory.
  */
 export interface Node {
-  open(): Readable;
+  source(): Source;
   /** Known size in bytes (files, buffers); unknown for decompressed views. */
   size?: number;
   buffer?: Buffer;
@@ -22,11 +19,11 @@ export interface Node {
 }
 
 export function fileNode(path: string, size: number): Node {
-  return { file: path, size, open: () => createReadStream(path, { highWaterMark: 64 * 1024 }) };
+  return { file: path, size, source: () => fileSource(path) };
 }
 
 export function bufferNode(buf: Buffer): Node {
-  return { buffer: buf, size: buf.length, open: () => Readable.from([buf]) };
+  return { buffer: buf, size: buf.length, source: () => bufferSource(buf) };
 }
 
 /**
@@ -69,18 +66,8 @@ export async function sameBytes(a: string, b: string): Promise<boolean> {
   }
 }
 
-export async function sha256Stream(stream: Readable): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of stream) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 export function sha256(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
-}
-
-export async function nodeDigest(node: Node): Promise<string> {
-  return node.buffer ? sha256(node.buffer) : sha256Stream(node.open());
 }
 
 /** The first `n` bytes of a node (fewer when it is shorter). */
@@ -96,19 +83,19 @@ export async function head(node: Node, n: number): Promise<Buffer> {
       await fh.close();
     }
   }
-  const parts: Buffer[] = [];
+  const out = Buffer.alloc(n);
   let got = 0;
-  const s = node.open();
+  const src = node.source();
   try {
-    for await (const chunk of s) {
-      parts.push(chunk as Buffer);
-      got += (chunk as Buffer).length;
-      if (got >= n) break;
+    while (got < n) {
+      const c = await src.read();
+      if (c === null) break;
+      got += c.copy(out, got, 0, Math.min(c.length, n - got));
     }
   } finally {
-    s.destroy();
+    await src.close();
   }
-  return Buffer.concat(parts).subarray(0, n);
+  return out.subarray(0, got);
 }
 
 /** The whole node in memory, refused past `max` bytes (ARCHIVE_LIMIT). */
@@ -117,17 +104,17 @@ export async function readCapped(node: Node, max: number, what: string): Promise
   if (node.size !== undefined && node.size > max) throw limitError(`${what} is ${node.size} bytes, over the ${max}-byte limit for buffering`, { limit: max });
   const parts: Buffer[] = [];
   let got = 0;
-  const s = node.open();
+  const src = node.source();
   try {
-    for await (const chunk of s) {
-      got += (chunk as Buffer).length;
+    for (let c = await src.read(); c !== null; c = await src.read()) {
+      got += c.length;
       if (got > max) throw limitError(`${what} is over the ${max}-byte limit for buffering`, { limit: max });
-      parts.push(chunk as Buffer);
+      parts.push(Buffer.from(c)); // sources reuse their chunk buffers
     }
   } finally {
-    s.destroy();
+    await src.close();
   }
-  return Buffer.concat(parts);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, got);
 }
 
 export function limitError(message: string, details: Record<string, unknown> = {}): ReprodError {
@@ -142,71 +129,29 @@ export type Compression = 'gzip' | 'zstd' | 'xz';
 
 /**
  * The decompressed view of a node. Output is counted: past the absolute cap,
- * or past the ratio cap once over 1 MiB, the stream fails with ARCHIVE_LIMIT
+ * or past the ratio cap once over 1 MiB, reading fails with ARCHIVE_LIMIT
  * (a decompression bomb never gets to fill memory or time).
  */
 export function decompressed(node: Node, kind: Compression, limits: DiffLimits): Node {
   return {
-    open: () => {
-      const src = node.open();
-      let inBytes = 0;
-      src.on('data', (c: Buffer) => (inBytes += c.length));
-      const dec = decoder(kind);
-      let outBytes = 0;
-      const guard = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          outBytes += chunk.length;
-          if (outBytes > limits.maxDecompressedBytes) return done(limitError(`${kind} stream decompresses past ${limits.maxDecompressedBytes} bytes`, { limit: limits.maxDecompressedBytes }));
-          if (outBytes > 1024 * 1024 && outBytes / Math.max(inBytes, 1) > limits.maxRatio) {
-            return done(limitError(`${kind} stream expands more than ${limits.maxRatio}:1 (decompression bomb?)`, { ratio: limits.maxRatio }));
+    source: () => {
+      const inner = counted(node.source());
+      const onError = (message: string) => malformed(`corrupt ${kind} stream: ${message}`);
+      const dec = kind === 'xz' ? xzSource(inner, onError) : inflateSource(inner, kind, onError);
+      let out = 0;
+      return {
+        async read() {
+          const c = await dec.read();
+          if (c === null) return null;
+          out += c.length;
+          if (out > limits.maxDecompressedBytes) throw limitError(`${kind} stream decompresses past ${limits.maxDecompressedBytes} bytes`, { limit: limits.maxDecompressedBytes });
+          if (out > 1024 * 1024 && out / Math.max(inner.bytes, 1) > limits.maxRatio) {
+            throw limitError(`${kind} stream expands more than ${limits.maxRatio}:1 (decompression bomb?)`, { ratio: limits.maxRatio });
           }
-          done(null, chunk);
+          return c;
         },
-      });
-      const fail = (e: Error) => {
-        const err = e instanceof ReprodError ? e : malformed(`corrupt ${kind} stream: ${e.message}`, e);
-        guard.destroy(err);
+        close: () => dec.close(),
       };
-      src.on('error', fail);
-      dec.on('error', fail);
-      guard.on('close', () => {
-        src.destroy();
-        dec.destroy();
-      });
-      src.pipe(dec).pipe(guard);
-      return guard;
     },
   };
-}
-
-function decoder(kind: Compression): Transform {
-  // 256 KiB output chunks: far faster than zlib's 16 KiB default; larger ones only add garbage (RSS).
-  if (kind === 'gzip') return createGunzip({ chunkSize: 1 << 18 });
-  if (kind === 'zstd') return createZstdDecompress({ chunkSize: 1 << 18 }) as unknown as Transform;
-  return xzDecoder();
-}
-
-/** Node has no xz: Debian's `xz -dc` as a streaming subprocess, wrapped as a Transform. */
-function xzDecoder(): Transform {
-  const child = spawn('xz', ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const t = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      if (!child.stdin.write(chunk)) child.stdin.once('drain', () => done());
-      else done();
-    },
-    flush(done) {
-      child.stdin.end();
-      child.on('close', (code) => (code === 0 ? done() : done(new Error(`xz exited ${code}: ${stderr.trim()}`))));
-    },
-    destroy(err, cb) {
-      child.kill();
-      cb(err);
-    },
-  });
-  child.stdout.on('data', (d: Buffer) => t.push(d));
-  child.stdin.on('error', () => {});
-  child.on('error', (e) => t.destroy(new ReprodError('DIFF_FAILED', `cannot run xz: ${e.message}`)));
-  return t;
 }

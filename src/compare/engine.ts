@@ -11,6 +11,7 @@ import { scanDir } from './formats/dir.ts';
 import { scanTar } from './formats/tar.ts';
 import { scanZip } from './formats/zip.ts';
 import type { Member, Scanner } from './formats/member.ts';
+import { scanTarPair, type PairScan } from './pair.ts';
 import type { ClassifyOptions } from './classify.ts';
 
 /**
@@ -40,13 +41,18 @@ export async function diffFiles(a: string, b: string, opts: DiffOptions = {}): P
   const [sa, sb] = await Promise.all([statOrFail(a), statOrFail(b)]);
   const top = [basename(a) === basename(b) ? basename(a) : `${basename(a)} | ${basename(b)}`];
   if (sa.isDirectory() && sb.isDirectory()) {
-    await compareArchive(scanDir(a), scanDir(b), { open: () => { throw new Error('directory'); } }, { open: () => { throw new Error('directory'); } }, top, 0, ctx, true);
+    await compareArchive(scanDir(a), scanDir(b), dirNode(a), dirNode(b), top, 0, ctx, true);
   } else if (sa.isDirectory() !== sb.isDirectory()) {
     add(ctx, { path: top, kind: 'content', causes: [cause('unknown', 'a directory on one side, a file on the other')], details: { types: [sa.isDirectory() ? 'directory' : 'file', sb.isDirectory() ? 'directory' : 'file'] } });
   } else if (sa.size !== sb.size || !(await sameBytes(a, b))) {
     await compareNodes(fileNode(a, sa.size), fileNode(b, sb.size), top, 0, ctx, true);
   }
   return finish(opts.labels ?? [a, b], ctx);
+}
+
+/** A directory is walked by its scanner, never read as bytes. */
+function dirNode(path: string): Node {
+  return { source: () => { throw new ReprodError('INTERNAL', `${path} is a directory`); } };
 }
 
 async function statOrFail(p: string) {
@@ -188,20 +194,12 @@ function metaDiff(ma: Member, mb: Member): Record<string, [unknown, unknown]> {
 }
 
 async function compareArchive(scanA: Scanner, scanB: Scanner, a: Node, b: Node, path: string[], depth: number, ctx: Ctx, isDir = false): Promise<void> {
-  const seen = [0, 0];
-  const tick = (side: 0 | 1) => (ctx.onProgress ? (n: number) => {
-    seen[side] = n;
-    ctx.onProgress?.({ path, members: seen[0]! + seen[1]! });
-  } : undefined);
-  // One side after the other: one inflate pipeline's garbage at a time keeps the peak RSS lower, and on
-  // 2 cores it was no slower (measured on the bench pair).
-  const sa = await scanA(a, ctx.limits, undefined, tick(0));
-  const sb = await scanB(b, ctx.limits, undefined, tick(1));
-  const mapA = new Map(sa.members.map((m) => [m.name, m]));
-  const mapB = new Map(sb.members.map((m) => [m.name, m]));
+  const { members: [ma, mb], differ, bodies: [bodiesA, bodiesB] } = await scanBoth(scanA, scanB, a, b, path, ctx);
+  const mapA = new Map(ma.map((m) => [m.name, m]));
+  const mapB = new Map(mb.map((m) => [m.name, m]));
   // Order: the common members' sequence on each side.
-  const orderA = sa.members.filter((m) => mapB.has(m.name)).map((m) => m.name);
-  const orderB = sb.members.filter((m) => mapA.has(m.name)).map((m) => m.name);
+  const orderA = ma.filter((m) => mapB.has(m.name)).map((m) => m.name);
+  const orderB = mb.filter((m) => mapA.has(m.name)).map((m) => m.name);
   if (!isDir && orderA.join('\0') !== orderB.join('\0')) {
     const first = orderA.findIndex((n, i) => n !== orderB[i]);
     add(ctx, {
@@ -211,23 +209,23 @@ async function compareArchive(scanA: Scanner, scanB: Scanner, a: Node, b: Node, 
       details: { firstDifference: first, a: orderA.slice(first, first + 5), b: orderB.slice(first, first + 5) },
     });
   }
-  for (const m of sa.members) if (!mapB.has(m.name)) add(ctx, { path: [...path, m.name], kind: 'removed', causes: [cause('unknown', `${m.type} ${m.name} only in the first`)], details: { size: m.size } });
-  for (const m of sb.members) if (!mapA.has(m.name)) add(ctx, { path: [...path, m.name], kind: 'added', causes: [cause('unknown', `${m.type} ${m.name} only in the second`)], details: { size: m.size } });
+  for (const m of ma) if (!mapB.has(m.name)) add(ctx, { path: [...path, m.name], kind: 'removed', causes: [cause('unknown', `${m.type} ${m.name} only in the first`)], details: { size: m.size } });
+  for (const m of mb) if (!mapA.has(m.name)) add(ctx, { path: [...path, m.name], kind: 'added', causes: [cause('unknown', `${m.type} ${m.name} only in the second`)], details: { size: m.size } });
   // Metadata, grouped: the same fields changing across many members is one finding.
   const groups = new Map<string, { names: string[]; fields: Record<string, [unknown, unknown]> }>();
   const want = new Set<string>();
-  for (const ma of sa.members) {
-    const mb = mapB.get(ma.name);
-    if (!mb) continue;
-    const md = metaDiff(ma, mb);
+  for (const x of ma) {
+    const y = mapB.get(x.name);
+    if (!y) continue;
+    const md = metaDiff(x, y);
     const keys = Object.keys(md).sort();
     if (keys.length) {
       const sig = keys.map((k) => (k === 'mtime' || k === 'atime' || k === 'ctime' ? k : `${k}=${JSON.stringify(md[k])}`)).join('|');
       const g = groups.get(sig) ?? { names: [], fields: md };
-      g.names.push(ma.name);
+      g.names.push(x.name);
       groups.set(sig, g);
     }
-    if (ma.type === 'file' && mb.type === 'file' && ma.sha256 !== mb.sha256) want.add(ma.name);
+    if (x.type === 'file' && y.type === 'file' && (differ ? differ.has(x.name) : x.sha256 !== y.sha256)) want.add(x.name);
   }
   for (const g of groups.values()) {
     const causes = dedupe(Object.entries(g.fields).map(([f, [x, y]]) => classifyMeta(f, x, y)));
@@ -238,13 +236,13 @@ async function compareArchive(scanA: Scanner, scanB: Scanner, a: Node, b: Node, 
     }
   }
   if (want.size === 0) return;
-  // Second pass: fetch only the differing members (capped), then descend.
+  // Bodies the scan did not keep are read again (only those; a tar stops after the last one).
   const fetch = new Set([...want].slice(0, Math.max(ctx.limits.maxDifferences - ctx.diffs.length, 1)));
-  const ba = await scanA(a, ctx.limits, fetch);
-  const bb = await scanB(b, ctx.limits, fetch);
+  await refetch(scanA, a, fetch, bodiesA, ctx.limits);
+  await refetch(scanB, b, fetch, bodiesB, ctx.limits);
   for (const name of want) {
-    const x = ba.bodies.get(name);
-    const y = bb.bodies.get(name);
+    const x = bodiesA.get(name);
+    const y = bodiesB.get(name);
     const ma = mapA.get(name)!;
     const mb = mapB.get(name)!;
     if (!x || !y) {
@@ -252,8 +250,33 @@ async function compareArchive(scanA: Scanner, scanB: Scanner, a: Node, b: Node, 
       add(ctx, { path: [...path, name], kind: 'content', causes: [cause('unknown', 'content differs (not buffered: size or difference limit)')], details: { sha256: [ma.sha256, mb.sha256], sizes: [ma.size, mb.size] } });
       continue;
     }
+    bodiesA.delete(name);
+    bodiesB.delete(name);
     await compareNodes(bufferNode(x), bufferNode(y), [...path, name], depth + 1, ctx);
   }
+}
+
+/** Both sides' members, and whatever bodies of differing members the scan could keep. */
+async function scanBoth(scanA: Scanner, scanB: Scanner, a: Node, b: Node, path: string[], ctx: Ctx): Promise<PairScan | (Omit<PairScan, 'differ'> & { differ?: undefined })> {
+  if (scanA === scanTar && scanB === scanTar) {
+    return scanTarPair(a, b, ctx.limits, ctx.onProgress ? (n) => ctx.onProgress?.({ path, members: n }) : undefined);
+  }
+  const seen = [0, 0];
+  const tick = (side: 0 | 1) => (ctx.onProgress ? (n: number) => {
+    seen[side] = n;
+    ctx.onProgress?.({ path, members: seen[0]! + seen[1]! });
+  } : undefined);
+  // Random-access formats (zip, ar, directories): one side after the other, digests only; differing
+  // members are read afterwards, each on its own.
+  const sa = await scanA(a, ctx.limits, undefined, tick(0));
+  const sb = await scanB(b, ctx.limits, undefined, tick(1));
+  return { members: [sa.members, sb.members], bodies: [new Map(), new Map()] };
+}
+
+async function refetch(scan: Scanner, node: Node, fetch: Set<string>, bodies: Map<string, Buffer>, limits: DiffLimits): Promise<void> {
+  const need = new Set([...fetch].filter((n) => !bodies.has(n)));
+  if (need.size === 0) return;
+  for (const [n, body] of (await scan(node, limits, need)).bodies) bodies.set(n, body);
 }
 
 function sortedNote(a: string[], b: string[]): string {

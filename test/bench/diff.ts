@@ -5,11 +5,15 @@
  * planted causes. Two variants: identical metadata, and unsorted order + uid 1000
  * + current mtimes. Prints wall time and peak RSS of each tool (GNU time) and
  * the ratios, and checks both found the same differing members.
+ *
+ * Env: BENCH_DIFF_DIR keeps the generated pair in that directory and reuses it on the next run;
+ * BENCH_DIFF_RUNS reprod runs per variant (default 3, the median is reported); BENCH_DIFF_DIFFOSCOPE=0
+ * times reprod alone (quick iterations).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -148,26 +152,32 @@ function reprodMembers(j: { differences: { path: string[]; kind: string }[] }): 
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'reprod-bench-diff-'));
+  const keep = process.env.BENCH_DIFF_DIR;
+  const dir = keep ?? (await mkdtemp(join(tmpdir(), 'reprod-bench-diff-')));
+  const runsPer = Math.max(1, Number(process.env.BENCH_DIFF_RUNS ?? 3));
+  const withDiffoscope = process.env.BENCH_DIFF_DIFFOSCOPE !== '0';
   try {
     const hasDiffoscope = existsSync('/usr/bin/diffoscope');
-    if (!hasDiffoscope) {
+    if (withDiffoscope && !hasDiffoscope) {
       if (process.getuid?.() === 0) execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'diffoscope'], { stdio: 'inherit' });
       else console.log('diffoscope missing and not root: apt-get install -y --no-install-recommends diffoscope; reprod alone is timed');
     }
-    const src = join(dir, 'hello.c');
-    await writeFile(src, '#include <stdio.h>\nint main(void){puts("built " __DATE__ " " __TIME__);return 0;}\n');
-    const hello = { a: Buffer.alloc(0), b: Buffer.alloc(0) };
-    for (const [side, epoch] of [['a', '1700000000'], ['b', '1700100000']] as const) {
-      execFileSync('gcc', ['-O1', '-Wno-date-time', '-o', join(dir, `hello-${side}`), src], { env: { ...process.env, SOURCE_DATE_EPOCH: epoch } });
-      hello[side] = await readFile(join(dir, `hello-${side}`));
-    }
     const elfPaths = await elfs();
-    const fixed = new Date('2026-01-01T00:00:00Z');
-    console.log('generating the pair …');
-    await writeTgz(join(dir, 'a.tar.gz'), members('a', elfPaths, hello), { uid: 0, mtime: fixed });
-    await writeTgz(join(dir, 'b-same-meta.tar.gz'), members('b', elfPaths, hello), { uid: 0, mtime: fixed });
-    await writeTgz(join(dir, 'b-meta.tar.gz'), members('b', elfPaths, hello).reverse(), { uid: 1000, mtime: new Date() });
+    if (!keep || !existsSync(join(dir, 'b-meta.tar.gz'))) {
+      await mkdir(dir, { recursive: true });
+      const src = join(dir, 'hello.c');
+      await writeFile(src, '#include <stdio.h>\nint main(void){puts("built " __DATE__ " " __TIME__);return 0;}\n');
+      const hello = { a: Buffer.alloc(0), b: Buffer.alloc(0) };
+      for (const [side, epoch] of [['a', '1700000000'], ['b', '1700100000']] as const) {
+        execFileSync('gcc', ['-O1', '-Wno-date-time', '-o', join(dir, `hello-${side}`), src], { env: { ...process.env, SOURCE_DATE_EPOCH: epoch } });
+        hello[side] = await readFile(join(dir, `hello-${side}`));
+      }
+      const fixed = new Date('2026-01-01T00:00:00Z');
+      console.log('generating the pair …');
+      await writeTgz(join(dir, 'a.tar.gz'), members('a', elfPaths, hello), { uid: 0, mtime: fixed });
+      await writeTgz(join(dir, 'b-same-meta.tar.gz'), members('b', elfPaths, hello), { uid: 0, mtime: fixed });
+      await writeTgz(join(dir, 'b-meta.tar.gz'), members('b', elfPaths, hello).reverse(), { uid: 1000, mtime: new Date() });
+    }
     const size = (await stat(join(dir, 'a.tar.gz'))).size;
     console.log(`a.tar.gz: ${(size / 1e6).toFixed(1)} MB, ${TEXT + RANDOM + elfPaths.length + 4} members, 6 differing\n`);
     // Warm Node's compile cache once, as any earlier reprod command on the machine would have.
@@ -178,15 +188,15 @@ async function main(): Promise<void> {
       const rOut = join(dir, `${variant}.reprod.json`);
       // reprod is cheap to repeat: the median of 3 runs (peak RSS: the largest) damps other load on the machine.
       const runs: Run[] = [];
-      for (let i = 0; i < 3; i++) runs.push(await timed(REPROD, ['diff', join(dir, 'a.tar.gz'), b, '--format', 'json', '--max-report-bytes', String(64 * 1024 * 1024), '-o', rOut], 600));
-      const r: Run = { seconds: runs.map((x) => x.seconds).sort((x, y) => x - y)[1]!, maxRssMb: Math.max(...runs.map((x) => x.maxRssMb)), code: runs[0]!.code };
+      for (let i = 0; i < runsPer; i++) runs.push(await timed(REPROD, ['diff', join(dir, 'a.tar.gz'), b, '--format', 'json', '--max-report-bytes', String(64 * 1024 * 1024), '-o', rOut], 600));
+      const r: Run = { seconds: runs.map((x) => x.seconds).sort((x, y) => x - y)[Math.floor(runs.length / 2)]!, maxRssMb: Math.max(...runs.map((x) => x.maxRssMb)), code: runs[0]!.code };
       const rj = JSON.parse(await readFile(rOut, 'utf8')) as { differences: { path: string[]; kind: string; causes: { cause: string }[] }[]; summary: unknown };
       const rm1 = reprodMembers(rj);
       console.log(`[${variant}] reprod diff: ${r.seconds.toFixed(2)} s (median of ${runs.map((x) => x.seconds.toFixed(2)).join(', ')}), peak RSS ${r.maxRssMb.toFixed(0)} MB, exit ${r.code}`);
       console.log(`  differing members: ${[...rm1].sort().join(', ')}`);
       console.log(`  causes: ${JSON.stringify(rj.summary)}`);
       console.log(`  planted found: ${[...expected].every((e) => rm1.has(e)) ? 'all 6' : `MISSING ${[...expected].filter((e) => !rm1.has(e)).join(', ')}`}`);
-      if (!existsSync('/usr/bin/diffoscope')) continue;
+      if (!withDiffoscope || !existsSync('/usr/bin/diffoscope')) continue;
       const dOut = join(dir, `${variant}.diffoscope.json`);
       const d = await timed('/usr/bin/diffoscope', ['--json', dOut, join(dir, 'a.tar.gz'), b], 900);
       const dm = existsSync(dOut) ? diffoscopeMembers(JSON.parse(await readFile(dOut, 'utf8'))) : new Set<string>();
@@ -197,7 +207,7 @@ async function main(): Promise<void> {
       console.log(`  => reprod is ${(d.seconds / r.seconds).toFixed(1)}x faster, memory ratio reprod/diffoscope ${(r.maxRssMb / d.maxRssMb).toFixed(2)}\n`);
     }
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    if (!keep) await rm(dir, { recursive: true, force: true });
   }
 }
 
