@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'BUILD_OOM'
   | 'BUILD_CANCELLED'
   | 'BUILD_LOG_LIMIT'
+  | 'BUILD_SCRATCH_LIMIT'
   | 'FETCH_FAILED'
   | 'OUTPUT_MISSING'
   | 'OUTPUT_PATH_ESCAPE'
@@ -74,6 +75,8 @@ export const HINTS: Partial<Record<ErrorCode, string>> = {
   IMAGE_NOT_FOUND: 'build the builder image with `reprod images build NAME`',
   BUILD_TIMEOUT: 'raise limits.timeoutSeconds if the build is legitimately slow',
   BUILD_OOM: 'raise limits.memoryMb if the build legitimately needs more memory',
+  BUILD_SCRATCH_LIMIT: 'the build wrote more to disk than limits.scratchBytes and was stopped; raise it if the build legitimately needs the space',
+  BUILD_LOG_LIMIT: 'the build printed more log than limits.logBytes and was stopped; raise it if the build is legitimately verbose',
   INPUT_DIGEST_MISMATCH: 'a fetched input differs from the digest the plan pins: the upstream changed it, or the fetch was tampered with',
   OUTPUT_PATH_ESCAPE: 'the build produced an output whose path leaves the output directory; it was refused',
   CONFIG_INVALID: 'fix the key named above; config.example.yaml documents every key',

@@ -22,6 +22,7 @@ export class BuildLog {
   #phase = 'prepare';
   #closed = false;
   #error: Error | undefined;
+  #onLimit: (() => void) | undefined;
 
   constructor(path: string, capBytes: number, logger?: Logger) {
     this.path = path;
@@ -34,6 +35,16 @@ export class BuildLog {
 
   get truncated(): boolean {
     return this.#truncated;
+  }
+
+  /**
+   * Called once when the log passes its cap (at once if it already has): the
+   * executor stops the build then, so a build printing gigabytes ends as
+   * BUILD_LOG_LIMIT instead of burning CPU until its timeout.
+   */
+  onLimit(fn: (() => void) | undefined): void {
+    this.#onLimit = fn;
+    if (fn && this.#truncated) fn();
   }
 
   /** Marks the start of a phase in the log. */
@@ -56,6 +67,7 @@ export class BuildLog {
     if (part.length < chunk.length) {
       this.#truncated = true;
       this.#put(Buffer.from(`\n=== reprod: log truncated at ${this.#cap} bytes (limits.logBytes)\n`));
+      this.#onLimit?.();
     }
   }
 

@@ -44,6 +44,9 @@ export interface ExecuteOptions {
   readOnlyMounts?: { source: string; target: string }[];
 }
 
+/** How often a running container's disk use is measured against limits.scratchBytes. */
+export const SCRATCH_POLL_MS = 1000;
+
 function isNotFound(e: unknown): boolean {
   return (e as { statusCode?: number }).statusCode === 404;
 }
@@ -113,9 +116,11 @@ export async function executePlan(docker: Docker, plan: BuildPlan, opts: Execute
       hostCpus: availableParallelism(),
       ...(opts.readOnlyMounts ? { readOnlyMounts: opts.readOnlyMounts } : {}),
     });
+    const scratch = plan.limits.scratchBytes;
     const result = await runContainer(docker, spec, {
       timeoutMs: timeoutSeconds * 1000,
       log,
+      ...(scratch ? { disk: { limitBytes: scratch, volume, intervalMs: SCRATCH_POLL_MS } } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       onCreated: (c) => {
         container = c;
@@ -170,6 +175,15 @@ export async function executePlan(docker: Docker, plan: BuildPlan, opts: Execute
     const limits = plan.limits;
     const details = { phase: name, exitCode: r.exitCode, logTail: tail };
     if (r.aborted) throw new ReprodError('BUILD_CANCELLED', `${name} phase cancelled`, { jobId, retryable: true, details });
+    if (r.logLimit) {
+      throw new ReprodError('BUILD_LOG_LIMIT', `${name} phase printed more than ${limits.logBytes} bytes of log (limits.logBytes) and was stopped`, { jobId, details: { ...details, logBytes: limits.logBytes } });
+    }
+    if (r.scratchLimit) {
+      throw new ReprodError('BUILD_SCRATCH_LIMIT', `${name} phase wrote ${r.diskBytes} bytes to disk, over limits.scratchBytes (${limits.scratchBytes}), and was stopped`, {
+        jobId,
+        details: { ...details, scratchBytes: limits.scratchBytes, diskBytes: r.diskBytes },
+      });
+    }
     if (r.timedOut) {
       const secs = name === 'build' ? limits.timeoutSeconds : limits.fetchTimeoutSeconds;
       if (name === 'fetch') throw new ReprodError('FETCH_FAILED', `fetch phase ran past its ${secs}s limit and was killed`, { jobId, retryable: true, details: { ...details, timeout: true } });

@@ -8,8 +8,18 @@ import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
 import type { BuildLog } from './build-log.ts';
 
+/** A cap on the disk a container writes: its own file system plus the job volume. */
+export interface DiskCap {
+  limitBytes: number;
+  volume: string;
+  /** How often usage is measured while the container runs. */
+  intervalMs: number;
+}
+
 export interface RunOptions {
   timeoutMs: number;
+  /** Killed when its disk use passes the cap; measured once more when it ends. */
+  disk?: DiskCap;
   log: BuildLog;
   signal?: AbortSignal;
   /** Called with the container as soon as it exists, so the caller can always remove it. */
@@ -21,6 +31,28 @@ export interface RunResult {
   oomKilled: boolean;
   timedOut: boolean;
   aborted: boolean;
+  /** Killed because its output passed the log cap (limits.logBytes). */
+  logLimit: boolean;
+  /** Wrote more than the disk cap (killed when seen while running). */
+  scratchLimit: boolean;
+  /** The most disk use measured, in bytes (with a disk cap). */
+  diskBytes?: number;
+}
+
+interface DiskUsage {
+  Volumes?: { Name: string; UsageData?: { Size: number } | null }[] | null;
+  Containers?: { Id: string; SizeRw?: number }[] | null;
+}
+
+/**
+ * Bytes a container has written: its writable layer plus the job volume, as the
+ * engine counts them (works for a remote engine too; no host paths needed).
+ */
+export async function diskUse(docker: Docker, containerId: string, volume: string): Promise<number> {
+  const df = (await docker.df()) as DiskUsage;
+  const vol = df.Volumes?.find((v) => v.Name === volume)?.UsageData?.Size ?? 0;
+  const rw = df.Containers?.find((c) => c.Id === containerId)?.SizeRw ?? 0;
+  return Math.max(0, vol) + Math.max(0, rw);
 }
 
 export async function runContainer(docker: Docker, spec: ContainerCreateOptions, opts: RunOptions): Promise<RunResult> {
@@ -39,7 +71,31 @@ export async function runContainer(docker: Docker, spec: ContainerCreateOptions,
 
   let timedOut = false;
   let aborted = false;
+  let logLimit = false;
   const kill = () => container.kill().catch(() => undefined); // may already have exited
+  opts.log.onLimit(() => {
+    logLimit = true;
+    void kill();
+  });
+  let scratchLimit = false;
+  let diskBytes = 0;
+  let measuring = false;
+  const measure = async (): Promise<void> => {
+    if (!opts.disk || measuring) return;
+    measuring = true;
+    try {
+      diskBytes = Math.max(diskBytes, await diskUse(docker, container.id, opts.disk.volume));
+      if (diskBytes > opts.disk.limitBytes && !scratchLimit) {
+        scratchLimit = true;
+        void kill();
+      }
+    } catch {
+      // The engine answering slowly or not at all is seen elsewhere; the next tick retries.
+    } finally {
+      measuring = false;
+    }
+  };
+  const meter = opts.disk ? setInterval(() => void measure(), opts.disk.intervalMs) : undefined;
   const timer = setTimeout(() => {
     timedOut = true;
     void kill();
@@ -55,10 +111,19 @@ export async function runContainer(docker: Docker, spec: ContainerCreateOptions,
     await container.wait();
   } finally {
     clearTimeout(timer);
+    clearInterval(meter);
     opts.signal?.removeEventListener('abort', onAbort);
+    opts.log.onLimit(undefined);
+  }
+  if (opts.disk) {
+    // What it wrote between the last tick and its end counts too (the stopped container still holds it).
+    while (measuring) await new Promise((r) => setTimeout(r, 20));
+    await measure();
+    // The file-size limit stops a single file exactly at the cap.
+    if (diskBytes >= opts.disk.limitBytes) scratchLimit = true;
   }
   // The attach stream ends shortly after the process; don't wait forever for it.
   await Promise.race([ended, new Promise((r) => setTimeout(r, 2000).unref())]);
   const info = await container.inspect();
-  return { exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled, timedOut, aborted };
+  return { exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled, timedOut, aborted, logLimit, scratchLimit, ...(opts.disk ? { diskBytes } : {}) };
 }
