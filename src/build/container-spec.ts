@@ -113,6 +113,8 @@ export function containerSpec(input: SpecInput): ContainerCreateOptions {
       Memory: plan.limits.memoryBytes,
       MemorySwap: plan.limits.memoryBytes,
       NanoCpus: Math.round(Math.min(plan.limits.cpus, input.hostCpus ?? plan.limits.cpus) * 1e9),
+      // No single file may outgrow the scratch cap (the kernel stops it: EFBIG); the executor meters the total.
+      ...(plan.limits.scratchBytes ? { Ulimits: [{ Name: 'fsize', Soft: plan.limits.scratchBytes, Hard: plan.limits.scratchBytes }] } : {}),
       Mounts: mounts,
       // A real PID 1 reaps zombies and forwards the kill on timeout.
       Init: true,

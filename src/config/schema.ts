@@ -24,6 +24,8 @@ export const limitsSchema = z.strictObject({
   cpus: z.number().positive().default(d.DEFAULT_CPUS),
   logBytes: z.number().int().positive().default(d.DEFAULT_LOG_BYTES),
   outputBytes: z.number().int().positive().default(d.DEFAULT_OUTPUT_BYTES),
+  sourceBytes: z.number().int().positive().default(d.DEFAULT_SOURCE_BYTES),
+  scratchBytes: z.number().int().positive().default(d.DEFAULT_SCRATCH_BYTES),
 });
 
 export const configSchema = z.strictObject({

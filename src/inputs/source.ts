@@ -1,4 +1,5 @@
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { DEFAULT_SOURCE_BYTES } from '../config/defaults.ts';
 import { ReprodError } from '../errors.ts';
 import { join } from 'node:path';
 import type { SourceRef } from '../plan/rebuilder.ts';
@@ -6,8 +7,8 @@ import { InputCache, type SourceMeta } from './cache.ts';
 import { checkoutCommit } from './git.ts';
 import { checkSourceUrl, type SourcePolicy } from './source-policy.ts';
 
-/** Largest checked-out source tree accepted (files of the commit, without .git). */
-export const MAX_SOURCE_BYTES = 4 * 1024 ** 3;
+/** Largest clone and checked-out source tree accepted by default (config: limits.sourceBytes). */
+export const MAX_SOURCE_BYTES = DEFAULT_SOURCE_BYTES;
 
 /** Sums file sizes under `dir`, stopping as soon as `limit` is passed (links are not followed). */
 async function treeExceeds(dir: string, limit: number): Promise<number | undefined> {
@@ -65,10 +66,11 @@ export async function fetchSource(
   const tree = join(scratch, 'tree');
   try {
     await mkdir(tree);
-    const { commitTime } = await checkoutCommit(source.repo, source.commit, tree, policy, opts.signal);
+    const limit = opts.maxBytes ?? MAX_SOURCE_BYTES;
+    // The cap applies to what the clone downloads (.git) and to the files checked out.
+    const { commitTime } = await checkoutCommit(source.repo, source.commit, tree, policy, opts.signal, limit);
     // Builds get the files of the commit only; git metadata stays out of the container.
     await rm(join(tree, '.git'), { recursive: true, force: true });
-    const limit = opts.maxBytes ?? MAX_SOURCE_BYTES;
     const over = await treeExceeds(tree, limit);
     if (over !== undefined) {
       throw new ReprodError('SOURCE_TOO_LARGE', `${source.repo} at ${source.commit} holds over ${limit} bytes of files`, { details: { limit, seen: over } });

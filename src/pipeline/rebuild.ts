@@ -105,6 +105,7 @@ async function rebuildClaim(vc: VerifiedClaim, subjects: Subject[], ctx: Rebuild
     const debian = rebuilder.name === 'debian' ? await clock.run('fetch', () => prepareDebian(vc, ctx, { ...(opts.signal ? { signal: opts.signal } : {}), logger: log, onProgress: (m) => clock.info('fetch', m) })) : undefined;
     const fetched = debian ? { dir: debian.dir, cached: debian.cached, meta: { commitTime: debian.facts.changelogEpoch } } : await clock.run('fetch', () =>
       fetchSource(ref, ctx.sourcePolicy, new InputCache(ctx.dataDir), {
+        maxBytes: ctx.config.limits.sourceBytes,
         ...(opts.signal ? { signal: opts.signal } : {}),
         onProgress: (p) => clock.info('fetch', p.message),
       }),

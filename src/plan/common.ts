@@ -23,6 +23,7 @@ export function planLimits(limits: Limits): PlanLimits {
     cpus: limits.cpus,
     logBytes: limits.logBytes,
     outputBytes: limits.outputBytes,
+    scratchBytes: limits.scratchBytes,
   };
 }
 

@@ -26,6 +26,8 @@ export interface PlanLimits {
   cpus: number;
   logBytes: number;
   outputBytes: number;
+  /** Disk the build may write (build path + container file system); no cap when absent (older plans). */
+  scratchBytes?: number;
 }
 
 export interface PlanOutput {
