@@ -36,7 +36,7 @@ export const register: RegisterCommand = (program: Command, cli) => {
   program
     .command('rebuild')
     .description('Verify an attestation, rebuild its artifacts from source in a hermetic container, compare the bytes and sign the verdict (a VSA + rebuild provenance per subject)')
-    .argument('<attestation>', 'attestation file: Sigstore bundle (v0.1-v0.3), DSSE envelope, in-toto JSONL or npm attestations')
+    .argument('<attestation>', 'attestation file: Sigstore bundle (v0.1-v0.3), DSSE envelope, in-toto JSONL, npm attestations or a Debian .buildinfo; or debian:SRC[=VERSION][/ARCH][@SUITE] to rebuild a package of the signed Debian archive')
     .option('-c, --config <file>', 'config file (YAML); defaults apply without one')
     .option('--trust-key <pem>', 'public key (PEM) whose signatures are trusted; repeatable; adds to trust.keys', (v: string, acc: string[] = []) => [...acc, v])
     .option('--signing-key <pem>', 'private key (PEM, mode 0600) that signs the verdicts; overrides signing.key')
@@ -51,12 +51,17 @@ export const register: RegisterCommand = (program: Command, cli) => {
         'Example:\n' +
         '  reprod keys generate keys/\n' +
         '  reprod rebuild release.sigstore.json --trust-key upstream.pub --signing-key keys/reprod.key --out out/\n' +
-        '  cat out/*/verdict.json',
+        '  cat out/*/verdict.json\n' +
+        '  reprod rebuild debian:hello=2.10-3/amd64     # .debs and digests from the archive\'s signed indices (docs/debian.md)',
     )
     .action(async (attestation: string, opts: { config?: string; trustKey?: string[]; signingKey?: string; out: string; artifacts?: string; subject?: string; json: boolean }) => {
+      const loaded = loadConfig(opts.config);
       let bytes: Buffer;
+      // debian:SRC=VER/ARCH names a package of the signed archive instead of a file
+      const { debianRequestBytes } = await import('./debian-request.ts');
+      const request = await debianRequestBytes(attestation, loaded);
       try {
-        bytes = await readFile(attestation);
+        bytes = request ?? (await readFile(attestation));
       } catch (e) {
         throw new ReprodError('USAGE', `cannot read attestation ${attestation}`, { cause: e });
       }
@@ -64,7 +69,7 @@ export const register: RegisterCommand = (program: Command, cli) => {
       const { wireContext } = await import('../pipeline/wire.ts');
       const { rebuildAttestation } = await import('../pipeline/rebuild.ts');
       const ctx = await wireContext({
-        loaded: loadConfig(opts.config),
+        loaded,
         logger: cli.logger(),
         outDir: opts.out,
         trustKeys: (opts.trustKey ?? []).map((k) => resolve(k)),
@@ -79,7 +84,7 @@ export const register: RegisterCommand = (program: Command, cli) => {
         verdicts = await rebuildAttestation(bytes, ctx, {
           signal: abort.signal,
           onProgress: display.handle,
-          uri: resolve(attestation),
+          uri: request ? attestation : resolve(attestation),
           ...(opts.artifacts ? { artifactDir: resolve(opts.artifacts) } : {}),
           ...(opts.subject ? { subject: opts.subject } : {}),
         });
