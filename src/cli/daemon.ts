@@ -38,7 +38,13 @@ export const register: RegisterCommand = (program: Command, ctx) => {
           token,
           concurrency: d.concurrency,
           workerId: d.workerId,
-          feeds: d.feeds.map((f) => (f.type === 'directory' ? `directory ${f.path} every ${f.intervalSeconds}s` : `http ${f.url} every ${f.intervalSeconds}s`)),
+          feeds: d.feeds.map((f) =>
+            f.type === 'directory'
+              ? `directory ${f.path} every ${f.intervalSeconds}s`
+              : f.type === 'debian-packages'
+                ? `debian-packages ${f.packages.join(',')} (${f.architectures.join(',')}) every ${f.intervalSeconds}s`
+                : `http ${f.url} every ${f.intervalSeconds}s`,
+          ),
           outDir: paths.outDir,
           auditLog: paths.auditLog,
           retries: `${d.maxAttempts} attempts, backoff ${d.retryBaseSeconds}s doubling up to ${d.retryMaxSeconds}s`,

@@ -46,7 +46,21 @@ export const httpFeedSchema = z.strictObject({
   maxBackoffSeconds: z.number().positive().default(DEFAULT_FEED_MAX_BACKOFF_SECONDS),
 });
 
-export const feedSchema = z.discriminatedUnion('type', [directoryFeedSchema, httpFeedSchema]);
+export const DEFAULT_DEBIAN_FEED_INTERVAL_SECONDS = 900;
+
+export const debianPackagesFeedSchema = z.strictObject({
+  type: z.literal('debian-packages'),
+  name: feedName.optional(),
+  /** Source packages whose new versions are enqueued (their .debs, from the signed archive of rebuilders.debian.archive). */
+  packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'a Debian source package name')).min(1),
+  /** Binary architectures rebuilt per version (`all`: the arch-independent .debs). */
+  architectures: z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1).default(['amd64']),
+  /** How often InRelease is fetched (the Packages index only when it changed). */
+  intervalSeconds: z.number().positive().default(DEFAULT_DEBIAN_FEED_INTERVAL_SECONDS),
+  maxBackoffSeconds: z.number().positive().default(DEFAULT_FEED_MAX_BACKOFF_SECONDS),
+});
+
+export const feedSchema = z.discriminatedUnion('type', [directoryFeedSchema, httpFeedSchema, debianPackagesFeedSchema]);
 
 export const daemonSchema = z
   .strictObject({

@@ -20,6 +20,7 @@ import type { Job, Store } from '../store/types.ts';
 import { createApi } from './api.ts';
 import { DirectoryFeed } from './feeds/directory.ts';
 import { HttpFeed } from './feeds/http.ts';
+import { debianPackagesFeed } from './feeds/debian-packages-config.ts';
 import type { Feed, FeedDeps } from './feeds/types.ts';
 import { Metrics } from './metrics.ts';
 import { WebhookNotifier } from './notify.ts';
@@ -80,6 +81,7 @@ async function rekorUploader(loaded: LoadedConfig, logger: Logger): Promise<Reko
 }
 
 function feedName(f: FeedConfig): string {
+  if (f.type === 'debian-packages') return f.name ?? `debian:${f.architectures.join(',')}:${f.packages.join(',')}`.slice(0, 200);
   return f.name ?? (f.type === 'directory' ? `dir:${f.path}` : `http:${f.url}`);
 }
 
@@ -187,7 +189,9 @@ export class Daemon {
     const makeFeeds = (): Feed[] => cfg.feeds.map((f) =>
       f.type === 'directory'
         ? new DirectoryFeed({ name: feedName(f), path: configPath(loaded, f.path), intervalMs: f.intervalSeconds * 1000 }, feedDeps)
-        : new HttpFeed({ name: feedName(f), url: f.url, intervalMs: f.intervalSeconds * 1000, maxBackoffMs: f.maxBackoffSeconds * 1000 }, feedDeps),
+        : f.type === 'debian-packages'
+          ? debianPackagesFeed(loaded, f, feedName(f), feedDeps)
+          : new HttpFeed({ name: feedName(f), url: f.url, intervalMs: f.intervalSeconds * 1000, maxBackoffMs: f.maxBackoffSeconds * 1000 }, feedDeps),
     );
 
     const token = process.env[API_TOKEN_ENV] || cfg.api.token;
