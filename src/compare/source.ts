@@ -86,22 +86,34 @@ interface ZlibInternals {
   close(): void;
 }
 
+function hasSyncHandle(z: ZlibInternals): boolean {
+  return typeof z._handle?.writeSync === 'function' && z._writeState instanceof Uint32Array;
+}
+
+/** Whether this Node exposes the zlib handle inflateSource drives (else it falls back to streams). */
+export function inflatesInPlace(): boolean {
+  const z = createGunzip() as unknown as ZlibInternals;
+  const ok = hasSyncHandle(z);
+  z.close();
+  return ok;
+}
+
 /**
  * gzip (multi-member, as Node's Gunzip) or zstd, decompressed synchronously into
  * one reused output buffer through the zlib handle the stream classes use. If a
  * future Node hides it, the same bytes come from the public stream (slower, more RSS).
  */
-export function inflateSource(inner: Source, kind: 'gzip' | 'zstd', onError: (message: string) => Error): Source {
+export function inflateSource(inner: Source, kind: 'gzip' | 'zstd', onError: (message: string) => Error, opts: { viaStream?: boolean } = {}): Source {
   const z = (kind === 'gzip' ? createGunzip() : createZstdDecompress()) as unknown as ZlibInternals;
   const handle = z._handle;
   const state = z._writeState;
-  if (typeof handle?.writeSync !== 'function' || !(state instanceof Uint32Array)) {
+  if (opts.viaStream || !hasSyncHandle(z)) {
     z.close();
     return streamInflate(inner, kind, onError);
   }
   const [more, finish] = kind === 'gzip' ? [constants.Z_NO_FLUSH, constants.Z_FINISH] : [constants.ZSTD_e_continue, constants.ZSTD_e_end];
   let failure: Error | undefined;
-  handle.onerror = (message) => {
+  handle!.onerror = (message) => {
     failure ??= onError(message);
   };
   const out = Buffer.allocUnsafe(CHUNK);
@@ -120,13 +132,13 @@ export function inflateSource(inner: Source, kind: 'gzip' | 'zstd', onError: (me
           inOff = 0;
           inLen = input.length;
         }
-        handle.writeSync(ended ? finish : more, input, inOff, inLen, out, 0, out.length);
+        handle!.writeSync(ended ? finish : more, input, inOff, inLen, out, 0, out.length);
         if (failure) {
           finished = true;
           throw failure;
         }
-        const availOut = state[0]!;
-        const availIn = state[1]!;
+        const availOut = state![0]!;
+        const availIn = state![1]!;
         inOff += inLen - availIn;
         inLen = availIn;
         const produced = out.length - availOut;

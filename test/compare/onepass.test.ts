@@ -1,0 +1,164 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
+import { diffFiles } from '../../src/compare/index.ts';
+import type { DiffReport } from '../../src/compare/model.ts';
+import { bufferSource, inflateSource, inflatesInPlace } from '../../src/compare/source.ts';
+import { isReprodError } from '../../src/errors.ts';
+import { tarBuffer, type TarEntry } from '../support/archives.ts';
+
+const dir = await mkdtemp(join(tmpdir(), 'reprod-onepass-'));
+test.after(() => rm(dir, { recursive: true, force: true }));
+
+let n = 0;
+async function files(a: Buffer, b: Buffer, name = 'x.tar'): Promise<[string, string]> {
+  n++;
+  const pa = join(dir, `${n}a-${name}`);
+  const pb = join(dir, `${n}b-${name}`);
+  await writeFile(pa, a);
+  await writeFile(pb, b);
+  return [pa, pb];
+}
+
+const contentPaths = (r: DiffReport) => r.differences.filter((d) => d.kind === 'content').map((d) => d.path[d.path.length - 1]!).sort();
+
+/** Deterministic incompressible bytes per seed (AES-CTR keystream), so both sides agree. */
+function bytes(seed: string, size: number): Buffer {
+  const key = createHash('sha256').update(seed).digest();
+  return createCipheriv('aes-128-ctr', key.subarray(0, 16), key.subarray(16, 32)).update(Buffer.alloc(size));
+}
+
+test('reversed order past the pending arena: every differing member found, by name, through gzip', async () => {
+  // 200 × 60 KiB: when the two reads meet halfway, 12 MiB wait for their counterpart, more than the
+  // 8 MiB arena holds, so bodies are dropped and read again.
+  const names = Array.from({ length: 200 }, (_, i) => `d/m${String(i).padStart(3, '0')}.bin`);
+  const odd = new Set(['d/m000.bin', 'd/m100.bin', 'd/m199.bin']);
+  const entry = (name: string, side: 'a' | 'b'): TarEntry => {
+    const body = bytes(name, 60 * 1024);
+    if (side === 'b' && odd.has(name)) body[1000] ^= 0xff;
+    return { name, body };
+  };
+  const a = gzipSync(await tarBuffer(names.map((x) => entry(x, 'a'))), { level: 0 });
+  const b = gzipSync(await tarBuffer(names.map((x) => entry(x, 'b')).reverse()), { level: 0 });
+  const [pa, pb] = await files(a, b, 'x.tgz');
+  const r = await diffFiles(pa, pb);
+  assert.deepEqual(contentPaths(r), [...odd].sort());
+  for (const d of r.differences.filter((x) => x.kind === 'content')) assert.deepEqual((d.details as { ranges: { offset: number }[] }).ranges.map((x) => x.offset), [1000]);
+  assert.deepEqual(r.differences.filter((d) => d.kind === 'order').length, 1);
+  // Same order: the same members, nothing else.
+  const c = gzipSync(await tarBuffer(names.map((x) => entry(x, 'b'))), { level: 0 });
+  const [qa, qc] = await files(a, c, 'y.tgz');
+  const q = await diffFiles(qa, qc);
+  assert.deepEqual(contentPaths(q), [...odd].sort());
+  assert.equal(q.differences.length, 3);
+});
+
+test('a member larger than the in-memory cap that differs is read again and diffed', async () => {
+  const big = bytes('big', 5 * 1024 * 1024);
+  const big2 = Buffer.from(big);
+  big2.write('CHANGED', 4_500_000, 'latin1');
+  const [pa, pb] = await files(await tarBuffer([{ name: 'small', body: 'x' }, { name: 'big.bin', body: big }]), await tarBuffer([{ name: 'small', body: 'x' }, { name: 'big.bin', body: big2 }]));
+  const r = await diffFiles(pa, pb);
+  assert.deepEqual(contentPaths(r), ['big.bin']);
+  assert.deepEqual((r.differences[0]!.details as { ranges: { offset: number }[] }).ranges.map((x) => x.offset), [4_500_000]);
+});
+
+test('same name, other size or other type; duplicate names keep their own identity', async () => {
+  const a = await tarBuffer([
+    { name: 'grow.txt', body: 'short\n' },
+    { name: 'kind', body: 'a file\n' },
+    { name: 'dup', body: 'first\n' },
+    { name: 'dup', body: 'second\n' },
+  ]);
+  const b = await tarBuffer([
+    { name: 'grow.txt', body: 'short\nand longer\n' },
+    { name: 'kind', type: 'symlink', linkname: 'elsewhere' },
+    { name: 'dup', body: 'first\n' },
+    { name: 'dup', body: 'SECOND\n' },
+  ]);
+  const [pa, pb] = await files(a, b);
+  const r = await diffFiles(pa, pb);
+  assert.deepEqual(contentPaths(r), ['dup#2', 'grow.txt']);
+  const kind = r.differences.find((d) => d.path[1] === 'kind');
+  assert.equal(kind?.kind, 'metadata');
+  assert.deepEqual((kind?.details as { fields: { type: unknown } }).fields.type, ['file', 'symlink']);
+});
+
+test('GNU tar formats (v7, oldgnu, gnu with base-256 uids, posix) read alike; a pax global header and long names from Python', async () => {
+  const src = join(dir, 'gnu');
+  for (const s of ['a', 'b']) {
+    await mkdir(join(src, s, 'sub'), { recursive: true });
+    await writeFile(join(src, s, 'sub', 'same.txt'), 'same\n');
+    await writeFile(join(src, s, 'sub', 'diff.txt'), s === 'a' ? 'built 2024-01-01\n' : 'built 2025-02-02\n');
+  }
+  for (const format of ['v7', 'oldgnu', 'gnu', 'posix']) {
+    const out = (s: string, owner: string) => {
+      const p = join(src, `${format}-${s}.tar`);
+      execFileSync('tar', [`--format=${format}`, '--sort=name', '--mtime=@1700000000', `--owner=${owner}`, '--group=0', '-cf', p, '-C', join(src, s), 'sub']);
+      return p;
+    };
+    const r = await diffFiles(out('a', '0'), out('b', format === 'gnu' ? ':3000000' : '0'));
+    assert.deepEqual(contentPaths(r), ['sub/diff.txt'], format);
+    assert.ok(r.differences.find((d) => d.path[1] === 'sub/diff.txt' && d.kind === 'content')?.causes.some((c) => c.cause === 'embedded-timestamp'), format);
+    if (format === 'gnu') {
+      // 3,000,000 does not fit the octal field: GNU tar writes base-256.
+      const own = r.differences.find((d) => d.kind === 'metadata' && d.path[1] === 'sub/diff.txt');
+      assert.deepEqual((own?.details as { fields: { uid: unknown } }).fields.uid, [0, 3_000_000]);
+    }
+  }
+  const py = (p: string, body: string) =>
+    execFileSync('python3', ['-c', `import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w',format=tarfile.PAX_FORMAT,pax_headers={'comment':'global'})\nfor n,b in [('${'x'.repeat(150)}/long.txt',sys.argv[2].encode()),('ü/name.txt',b'same')]:\n  i=tarfile.TarInfo(n);i.size=len(b);i.mtime=1700000000;t.addfile(i,io.BytesIO(b))\nt.close()\n`, p, body]);
+  py(join(src, 'py-a.tar'), 'one\n');
+  py(join(src, 'py-b.tar'), 'two\n');
+  const r = await diffFiles(join(src, 'py-a.tar'), join(src, 'py-b.tar'));
+  assert.deepEqual(contentPaths(r), [`${'x'.repeat(150)}/long.txt`]);
+  assert.equal(r.differences.length, 1);
+});
+
+test('malformed tars are coded errors: bad checksum, truncated member', async () => {
+  const t = await tarBuffer([{ name: 'a', body: 'x'.repeat(2000) }]);
+  const bad = Buffer.from(t);
+  bad[10] ^= 1;
+  const [pa, pb] = await files(t, bad);
+  await assert.rejects(diffFiles(pa, pb), (e) => isReprodError(e, 'ARCHIVE_MALFORMED') && /checksum/.test(e.message));
+  const [qa, qb] = await files(t, t.subarray(0, 1024));
+  await assert.rejects(diffFiles(qa, qb), (e) => isReprodError(e, 'ARCHIVE_MALFORMED') && /end of data/.test(e.message));
+});
+
+test('gzip: concatenated members and trailing zeros read as one stream; zstd at the top level', async () => {
+  const entries = Array.from({ length: 50 }, (_, i) => ({ name: `f${i}`, body: `${i}\n`.repeat(100) }));
+  const ta = await tarBuffer(entries);
+  const tb = await tarBuffer(entries.map((e) => (e.name === 'f40' ? { ...e, body: 'changed\n' } : e)));
+  const half = 512 * 20;
+  const multi = Buffer.concat([gzipSync(ta.subarray(0, half)), gzipSync(ta.subarray(half)), Buffer.alloc(100)]);
+  const [pa, pb] = await files(multi, gzipSync(tb), 'm.tgz');
+  const r = await diffFiles(pa, pb);
+  assert.deepEqual(contentPaths(r), ['f40']);
+  const [za, zb] = await files(zstdCompressSync(ta), zstdCompressSync(tb), 'z.tar.zst');
+  const z = await diffFiles(za, zb);
+  assert.deepEqual(contentPaths(z), ['f40']);
+  assert.deepEqual(z.differences[0]!.path.slice(0, 2), [z.differences[0]!.path[0], `${n}a-z.tar`]);
+});
+
+test('in-place inflate (zlib handle) is in use on this Node, and the stream fallback gives the same bytes', async () => {
+  assert.equal(inflatesInPlace(), true, 'Node no longer exposes the zlib handle: diffs fall back to streams (slower, more memory)');
+  const raw = randomBytes(300_000).toString('hex');
+  const gz = gzipSync(raw);
+  for (const viaStream of [false, true]) {
+    const src = inflateSource(bufferSource(gz), 'gzip', (m) => new Error(m), { viaStream });
+    const parts: Buffer[] = [];
+    for (let c = await src.read(); c; c = await src.read()) parts.push(Buffer.from(c));
+    await src.close();
+    assert.equal(Buffer.concat(parts).toString(), raw, `viaStream=${viaStream}`);
+  }
+  const broken = inflateSource(bufferSource(gz.subarray(0, 1000)), 'gzip', (m) => new Error(`corrupt: ${m}`));
+  await assert.rejects(async () => {
+    while (await broken.read());
+  }, /corrupt: unexpected end of file/);
+  await broken.close();
+});
