@@ -32,6 +32,11 @@ export const debianRebuilderSchema = z.strictObject({
   snapshotMirror: z.url().optional(),
   /** The clock of the build phase: the machine's, or libfaketime starting at SOURCE_DATE_EPOCH or the buildinfo's Build-Date. */
   clock: z.enum(['real', 'source-date-epoch', 'build-date']).default('real'),
+  /**
+   * OpenPGP keyrings the source package's .dsc must be signed by (e.g. Debian's
+   * debian-keyring of maintainers). Empty: the signed Sources index alone pins the source.
+   */
+  sourceKeyrings: z.array(z.string().min(1)).default([]),
   /** When the recorded build dependency versions cannot be installed, build with the suite's (the verdict names the drift). */
   allowDrift: z.boolean().default(false),
 });

@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { VerifiedClaim } from '../attest/types.ts';
+import { verifyClearsigned } from '../inputs/debian/deb822.ts';
 import { hostDebianCodename } from '../build/apt-sources.ts';
 import { debianBuilderImage, dependencyNames } from '../build/debian-image.ts';
 import { InputCache } from '../inputs/cache.ts';
@@ -33,6 +36,11 @@ export async function prepareDebian(vc: VerifiedClaim, ctx: RebuildContext, opts
   const where = await locateSource(p, { mirror, suites, keyrings: cfg.archive.keyrings, component: cfg.archive.component }, opts.signal);
   const src = await fetchSourcePackage(where, new InputCache(ctx.dataDir), opts.signal);
   opts.onProgress?.(`${src.dsc} and ${src.files.length - 1} file(s) ${src.cached ? 'from cache' : 'fetched'}, sha256 checked`);
+  if (cfg.sourceKeyrings.length > 0) {
+    // Beside the archive's pin, the maintainer's signature on the .dsc (checked on every use, cached or not).
+    await verifyClearsigned(await readFile(join(src.dir, src.dsc), 'utf8'), cfg.sourceKeyrings, { what: src.dsc });
+    opts.onProgress?.(`${src.dsc}: signature verified`);
+  }
   const release = cfg.release ?? (await hostDebianCodename()) ?? 'bookworm';
   const pinned = p.buildinfo?.installedBuildDepends ?? [];
   const image = await debianBuilderImage(ctx.docker, {

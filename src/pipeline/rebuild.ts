@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Subject, VerifiedClaim } from '../attest/types.ts';
 import type { BuildResult } from '../build/types.ts';
 import type { SubjectVerdict } from '../compare/types.ts';
-import { ReprodError, toReprodError } from '../errors.ts';
+import { isReprodError, ReprodError, toReprodError } from '../errors.ts';
 import { InputCache } from '../inputs/cache.ts';
 import { fetchSource } from '../inputs/source.ts';
 import { jobLogger } from '../log/logger.ts';
@@ -123,7 +123,15 @@ async function rebuildClaim(vc: VerifiedClaim, subjects: Subject[], ctx: Rebuild
         // npm: without a local copy, the published tarball itself (checked against the claimed digests).
         if (!up && tarball) up = await clock.run('fetch', () => downloadVerified(tarball, expectedDigests(s), new InputCache(ctx.dataDir), opts.signal), s.name);
         // Debian: the published .deb from the pool folder of its source package.
-        if (!up && debian) up = await clock.run('fetch', () => downloadVerified(`${debian.poolUrl}/${s.name}`, expectedDigests(s), new InputCache(ctx.dataDir), opts.signal), s.name);
+        // Best effort: without it the comparison is by digest alone; a file with other bytes is still refused.
+        if (!up && debian) {
+          up = await clock
+            .run('fetch', () => downloadVerified(`${debian.poolUrl}/${s.name}`, expectedDigests(s), new InputCache(ctx.dataDir), opts.signal), s.name)
+            .catch((e: unknown) => {
+              if (isReprodError(e, 'FETCH_FAILED')) return undefined;
+              throw e;
+            });
+        }
         if (up) results.get(s)!.upstreamArtifact = up;
       } catch (e) {
         results.get(s)!.error = errorOf(e);

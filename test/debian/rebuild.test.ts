@@ -141,6 +141,32 @@ describe('rebuilt from the .buildinfo alone', () => {
   });
 });
 
+describe('the .dsc signature, when rebuilders.debian.sourceKeyrings asks for one', () => {
+  test('a maintainer-signed .dsc verifies and the package rebuilds', async () => {
+    const signedDsc = Buffer.from(await key.clearsign((await read(vendor.dsc)).toString('utf8')));
+    const signedArchive = await startMiniArchive({
+      key,
+      suite: 'bookworm',
+      architectures: [vendor.arch],
+      sources: [{ name: SOURCE, version: VERSION, files: [{ name: vendor.dsc, bytes: signedDsc }, { name: vendor.tarball, bytes: await read(vendor.tarball) }] }],
+    });
+    try {
+      const ctx = await context({ archive: { mirror: signedArchive.url, suites: [signedArchive.suite], keyrings: [key.keyring] }, sourceKeyrings: [key.keyring] });
+      const [v] = await rebuildAttestation(await readFile(signedBuildinfo), ctx, { uri: signedBuildinfo, subject: vendor.debs.program });
+      assert.equal(v!.outcome, 'reproduced', JSON.stringify(v!.error));
+      assert.equal(v!.verdict.plan && (v!.verdict.plan as { source: { commit: string } }).source.commit, createHash('sha256').update(signedDsc).digest('hex'));
+    } finally {
+      await signedArchive.close();
+    }
+  });
+
+  test('an unsigned .dsc is an error verdict SIGNATURE_INVALID, before any image or build', async () => {
+    const ctx = await context({ sourceKeyrings: [key.keyring] });
+    const verdicts = await rebuildAttestation(await readFile(signedBuildinfo), ctx, { uri: signedBuildinfo });
+    for (const v of verdicts) assert.equal(v.error?.code, 'SIGNATURE_INVALID');
+  });
+});
+
 describe('refused before any build', () => {
   test('a buildinfo signed by a key outside trust.debian.keyrings is SIGNATURE_INVALID', async () => {
     const other = await makeTestKey('someone else');
