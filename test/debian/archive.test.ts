@@ -110,3 +110,25 @@ test('a Release past its Valid-Until is INDEX_EXPIRED; one for another suite or 
     { date: new Date('2029-12-01T00:00:00Z'), validUntil },
   );
 });
+
+test('index files are kept by sha256 across runs; a corrupt cached copy is fetched again', async () => {
+  const { mkdtemp, rm, writeFile, readdir } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const cacheDir = await mkdtemp(join(tmpdir(), 'reprod-debidx-'));
+  try {
+    await withArchive(async (a) => {
+      const reads = () => a.requests.filter((p) => p.endsWith('Packages.xz')).length;
+      const cached = () => new Archive({ mirror: a.url, keyrings: [key.keyring], cacheDir });
+      assert.equal((await cached().binaries(a.suite, 'hello', '2.10-3', ['amd64'])).length, 1);
+      assert.equal(reads(), 1);
+      assert.equal((await cached().binaries(a.suite, 'hello', '2.10-3', ['amd64'])).length, 1);
+      assert.equal(reads(), 1, 'the second run read the verified copy');
+      for (const n of await readdir(cacheDir)) await writeFile(join(cacheDir, n), 'corrupt');
+      assert.equal((await cached().binaries(a.suite, 'hello', '2.10-3', ['amd64'])).length, 1);
+      assert.equal(reads(), 2);
+    });
+  } finally {
+    await rm(cacheDir, { recursive: true, force: true });
+  }
+});

@@ -1,6 +1,7 @@
 import type { LoadedConfig } from '../../config/load.ts';
 import type { FeedConfig } from '../../config/daemon.ts';
 import { archiveFromConfig } from '../../inputs/debian/archive-config.ts';
+import { indexCacheDir } from '../../inputs/debian/intake.ts';
 import { DebianPackagesFeed } from './debian-packages.ts';
 import type { FeedDeps } from './types.ts';
 
@@ -9,7 +10,7 @@ export function debianPackagesFeed(loaded: LoadedConfig, f: Extract<FeedConfig, 
   // InRelease is fetched at every poll (it is small); Packages only when it changed
   let archive: ReturnType<typeof archiveFromConfig> | undefined;
   const open = () => {
-    archive ??= archiveFromConfig(loaded.config.rebuilders.debian.archive, loaded.baseDir, { releaseMaxAgeMs: 0 });
+    archive ??= archiveFromConfig(loaded.config.rebuilders.debian.archive, loaded.baseDir, { releaseMaxAgeMs: 0, cacheDir: indexCacheDir(loaded.config, loaded.baseDir) });
     // a failure (no apt sources yet) is tried again at the next poll
     archive.catch(() => (archive = undefined));
     return archive;

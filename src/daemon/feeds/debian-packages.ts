@@ -41,7 +41,7 @@ interface Cursor {
 }
 
 /** The requests the watched packages make in one Packages index (pure). */
-export function requestsIn(packagesText: string, watched: Set<string>, architecture: string, suite: string): DebianRequest[] {
+export function requestsIn(packagesText: Buffer, watched: Set<string>, architecture: string, suite: string): DebianRequest[] {
   const groups = new Map<string, DebianRequest>();
   for (const name of watched) {
     for (const p of paragraphsMentioning(packagesText, name)) {

@@ -13,7 +13,7 @@ export interface ArchiveSetting {
   suites: string[];
 }
 
-export async function archiveFromConfig(cfg: DebianArchiveConfig, baseDir: string, extra: { now?: () => Date; signal?: AbortSignal; releaseMaxAgeMs?: number } = {}): Promise<ArchiveSetting> {
+export async function archiveFromConfig(cfg: DebianArchiveConfig, baseDir: string, extra: { now?: () => Date; signal?: AbortSignal; releaseMaxAgeMs?: number; cacheDir?: string } = {}): Promise<ArchiveSetting> {
   let mirror = cfg.mirror;
   let suites = cfg.suites;
   if (!mirror || !suites) {

@@ -5,7 +5,9 @@
  * before its parent has vouched for it.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ReprodError } from '../../errors.ts';
 import { parseDeb822, verifyClearsigned, type Paragraph } from './deb822.ts';
@@ -22,12 +24,16 @@ export const ARCHIVE_REQUEST_TIMEOUT_MS = 120_000;
 export const RELEASE_MAX_AGE_MS = 5 * 60 * 1000;
 /** Index texts kept in memory (each can be tens of MB). */
 export const MAX_CACHED_INDICES = 4;
+/** Index files kept in cacheDir (the newest by use). */
+export const MAX_DISK_CACHED_INDICES = 24;
 
 export interface ArchiveOptions {
   /** Mirror base URL, holding dists/ and pool/. */
   mirror: string;
   keyrings: string[];
   component?: string;
+  /** Folder keeping compressed index files by sha256 across runs (their digest is checked on every read). */
+  cacheDir?: string;
   /** How long a verified Release is reused (default RELEASE_MAX_AGE_MS; 0: fetch every time). */
   releaseMaxAgeMs?: number;
   /** The clock Date / Valid-Until are checked against (tests). */
@@ -47,7 +53,7 @@ export class Archive {
   readonly component: string;
   readonly #o: ArchiveOptions;
   readonly #releases = new Map<string, { at: number; release: Promise<VerifiedRelease> }>();
-  readonly #texts = new Map<string, Promise<string>>();
+  readonly #texts = new Map<string, Promise<Buffer>>();
 
   constructor(options: ArchiveOptions) {
     this.#o = options;
@@ -86,8 +92,12 @@ export class Archive {
     return { ...release, signers, inReleaseSha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
-  /** An index file's text (`main/binary-amd64/Packages`), its digest checked against the Release. */
-  async indexText(suite: string, base: string): Promise<{ text: string; entry: IndexFile }> {
+  /**
+   * An index file's decompressed bytes (`main/binary-amd64/Packages`), its digest
+   * checked against the Release. Kept as bytes: a Packages index is tens of MB,
+   * twice that as a JS string.
+   */
+  async indexText(suite: string, base: string): Promise<{ text: Buffer; entry: IndexFile }> {
     const release = await this.release(suite);
     const entry = indexEntry(release, base);
     const key = `${suite}/${entry.path}@${entry.sha256}`;
@@ -101,12 +111,12 @@ export class Archive {
     return { text: await p, entry };
   }
 
-  async #indexText(suite: string, release: Release, entry: IndexFile): Promise<string> {
+  async #indexText(suite: string, release: Release, entry: IndexFile): Promise<Buffer> {
     const dir = entry.path.slice(0, entry.path.lastIndexOf('/') + 1);
     const byHash = `dists/${suite}/${dir}by-hash/SHA256/${entry.sha256}`;
-    let bytes: Buffer | undefined;
+    let bytes = await this.#cached(entry.sha256);
     // by-hash avoids reading a file the mirror replaced after we fetched InRelease
-    if (release.acquireByHash) bytes = await this.#get(byHash, MAX_INDEX_BYTES, true);
+    if (!bytes && release.acquireByHash) bytes = await this.#get(byHash, MAX_INDEX_BYTES, true);
     bytes ??= await this.#get(`dists/${suite}/${entry.path}`, MAX_INDEX_BYTES);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (bytes.length !== entry.size || sha256 !== entry.sha256) {
@@ -115,16 +125,46 @@ export class Archive {
         retryable: true,
       });
     }
-    return (await decompress(bytes, entry.path)).toString('utf8');
+    await this.#keep(entry.sha256, bytes);
+    return decompress(bytes, entry.path);
   }
 
-  /** The verified Packages index of one architecture, as text (filter before parsing: it is large). */
-  async packagesText(suite: string, arch: string): Promise<string> {
+  async #cached(sha256: string): Promise<Buffer | undefined> {
+    if (!this.#o.cacheDir) return undefined;
+    const bytes = await readFile(join(this.#o.cacheDir, sha256)).catch(() => undefined);
+    // a corrupt entry is simply fetched again
+    return bytes && createHash('sha256').update(bytes).digest('hex') === sha256 ? bytes : undefined;
+  }
+
+  /** Best effort: a cache that cannot be written only costs a download next time. */
+  async #keep(sha256: string, bytes: Buffer): Promise<void> {
+    const dir = this.#o.cacheDir;
+    if (!dir) return;
+    try {
+      const path = join(dir, sha256);
+      if (await stat(path).then(() => true, () => false)) return;
+      await mkdir(dir, { recursive: true });
+      const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+      await writeFile(tmp, bytes);
+      await rename(tmp, path);
+      const names = (await readdir(dir)).filter((n) => /^[0-9a-f]{64}$/.test(n));
+      if (names.length > MAX_DISK_CACHED_INDICES) {
+        const aged = await Promise.all(names.map(async (n) => ({ n, t: (await stat(join(dir, n))).mtimeMs })));
+        aged.sort((a, b) => a.t - b.t);
+        for (const { n } of aged.slice(0, aged.length - MAX_DISK_CACHED_INDICES)) await rm(join(dir, n), { force: true });
+      }
+    } catch {
+      // ignored on purpose
+    }
+  }
+
+  /** The verified Packages index of one architecture (filter with paragraphsMentioning before parsing: it is large). */
+  async packagesText(suite: string, arch: string): Promise<Buffer> {
     return (await this.indexText(suite, `${this.component}/binary-${arch}/Packages`)).text;
   }
 
-  /** The verified Sources index, as text. */
-  async sourcesText(suite: string): Promise<string> {
+  /** The verified Sources index. */
+  async sourcesText(suite: string): Promise<Buffer> {
     return (await this.indexText(suite, `${this.component}/source/Sources`)).text;
   }
 
@@ -141,7 +181,7 @@ export class Archive {
     return [...unique.values()];
   }
 
-  async #packagesOrAll(suite: string, arch: string): Promise<string> {
+  async #packagesOrAll(suite: string, arch: string): Promise<Buffer> {
     if (arch !== 'all') return this.packagesText(suite, arch);
     const release = await this.release(suite);
     const concrete = release.architectures.find((a) => a !== 'all');
@@ -184,12 +224,21 @@ export class Archive {
 }
 
 /**
- * Parses only the paragraphs whose text mentions `word` (a package name): a
- * full Packages index is tens of MB, and a lookup needs a handful of stanzas.
+ * Parses only the paragraphs that mention `word` (a package name): a full
+ * Packages index is tens of MB and a lookup needs a handful of stanzas, found
+ * by a byte search and cut at the blank lines around each hit.
  */
-export function paragraphsMentioning(text: string, word: string): Paragraph[] {
+export function paragraphsMentioning(text: Buffer, word: string): Paragraph[] {
   const out: Paragraph[] = [];
-  for (const chunk of text.split(/\n\s*\n/)) if (chunk.includes(word)) out.push(...parseDeb822(chunk));
+  let i = text.indexOf(word);
+  while (i >= 0) {
+    const before = text.lastIndexOf('\n\n', i);
+    const start = before < 0 ? 0 : before + 2;
+    const after = text.indexOf('\n\n', i);
+    const end = after < 0 ? text.length : after;
+    out.push(...parseDeb822(text.subarray(start, end).toString('utf8')));
+    i = text.indexOf(word, end);
+  }
   return out;
 }
 

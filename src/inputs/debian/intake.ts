@@ -26,11 +26,16 @@ export interface DebianIntakeDeps {
   archive?: () => Promise<ArchiveSetting>;
 }
 
+/** Where verified index files are kept across runs: `<dataDir>/debian-indices`. */
+export function indexCacheDir(config: Config, baseDir: string): string {
+  return resolve(baseDir, config.dataDir, 'debian-indices');
+}
+
 /** A lazily opened archive shared by every intake of a process. */
 export function sharedArchive(config: Config, baseDir: string): () => Promise<ArchiveSetting> {
   let setting: Promise<ArchiveSetting> | undefined;
   return () => {
-    setting ??= archiveFromConfig(config.rebuilders.debian.archive, baseDir);
+    setting ??= archiveFromConfig(config.rebuilders.debian.archive, baseDir, { cacheDir: indexCacheDir(config, baseDir) });
     setting.catch(() => (setting = undefined));
     return setting;
   };
