@@ -128,13 +128,8 @@ export class DebianPackagesFeed implements Feed {
           if (this.#abort.signal.aborted) return;
           const key = `${req.source}=${req.version}/${req.architecture}`;
           if (seen.has(key)) continue;
-          try {
-            await this.#deps.submit(Buffer.from(formatDebianRequest(req)), { uri: `debian:${key}@${suite}`, source: this.name });
-          } catch (e) {
-            // a store outage: this suite is read again next poll (its InRelease is not recorded)
-            this.#deps.onError(this.name, key, e);
-            throw e;
-          }
+          // a failure (a store outage) ends the poll: this suite is read again next time (its InRelease is not recorded)
+          await this.#deps.submit(Buffer.from(formatDebianRequest(req)), { uri: `debian:${key}@${suite}`, source: this.name });
           seen.add(key);
           cursor.seen = [...seen].slice(-MAX_SEEN_VERSIONS);
           await this.#deps.store.setCursor(this.name, JSON.stringify(cursor));
