@@ -36,11 +36,12 @@ export async function which(tool: string): Promise<string | undefined> {
 /**
  * Debian packages the test suite uses on the host (a throw-away PostgreSQL,
  * headless Chromium for the dashboard, libfaketime/locales/cc for `reprod check`,
- * gpgv and the archive keyring for Debian index checks). Installed in one apt
+ * gpgv and the archive keyring for Debian index checks, gpg for the tests'
+ * throw-away signing keys). Installed in one apt
  * run by `reprod setup --test-tools`, so test files never race for dpkg's lock.
  */
 export const TEST_PACKAGES: readonly string[] = [
-  'postgresql', 'chromium', 'faketime', 'gcc', 'libc6-dev', 'locales', 'gpgv', 'debian-archive-keyring', 'xz-utils', 'zstd', 'binutils',
+  'postgresql', 'chromium', 'faketime', 'gcc', 'libc6-dev', 'locales', 'gpgv', 'gnupg', 'debian-archive-keyring', 'xz-utils', 'zstd', 'binutils',
 ];
 
 /** The packages of `pkgs` dpkg does not have installed. */
