@@ -96,9 +96,11 @@ export async function query<R extends pg.QueryResultRow>(
   what: string,
   sql: string,
   params: unknown[] = [],
+  /** A name makes it a prepared statement, planned once per connection. */
+  name?: string,
 ): Promise<pg.QueryResult<R>> {
   try {
-    return await pool.query<R>(sql, params);
+    return await (name ? pool.query<R>({ name, text: sql, values: params }) : pool.query<R>(sql, params));
   } catch (e) {
     throw storeError(e, what);
   }
