@@ -68,13 +68,13 @@ for (const n of [2, 3]) {
 
 test('kill -9 of a worker mid-build: its job finishes on another worker, once', async () => {
   const { url, store, ids, out } = await setup(4);
-  const common = { url, outDir: out, mode: 'sleep' as const, buildMs: 1500, leaseMs: 1200, heartbeatMs: 300, exitWhenDrained: true };
+  const common = { url, outDir: out, mode: 'sleep' as const, buildMs: 2000, leaseMs: 1200, heartbeatMs: 300, exitWhenDrained: true };
   const victim = track(spawnWorker('victim', common));
   const claimed = await victim.waitFor((e) => e.event === 'claimed');
-  const survivor = track(spawnWorker('survivor', common));
-  await survivor.waitFor((e) => e.event === 'ready');
+  // Killed the moment it has claimed: its build cannot have finished.
   victim.child.kill('SIGKILL');
   await victim.exited;
+  const survivor = track(spawnWorker('survivor', common));
   assert.equal(await survivor.exited, 0, survivor.stderr());
   await assertExactlyOnce(store, ids, out);
   const job = (await store.job(claimed.jobId!))!;
