@@ -39,6 +39,8 @@ function digestMap(v: unknown, where: string): Record<string, string> {
   return out;
 }
 
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
 function subjects(v: unknown): Subject[] {
   if (!Array.isArray(v) || v.length === 0) throw malformed('statement has no subjects');
   if (v.length > MAX_SUBJECTS) {
@@ -52,6 +54,8 @@ function subjects(v: unknown): Subject[] {
     if (sha256 !== '' && !HEX64.test(sha256)) throw malformed(`subject ${i}: sha256 is not 64 hex digits`);
     if (sha256 === '' && Object.keys(digest).length === 0) throw malformed(`subject ${i} has no digest`);
     const name = str(s.name) ?? '';
+    // Names become file names, log fields and terminal output: control characters never belong in one.
+    if (CONTROL_CHARS.test(name)) throw malformed(`subject ${i}: name ${JSON.stringify(name)} contains control characters`);
     const key = `${name}\0${sha256}`;
     if (seen.has(key)) throw malformed(`subject ${i} (${name}) is listed twice`);
     seen.add(key);
