@@ -96,8 +96,11 @@ export function renderText(r: DiffReport, color: boolean): string {
   return `${out.join('\n')}\n`;
 }
 
+/** HTML-escapes, and shows control characters (hostile names, binary text) as `\xNN` so none reaches a terminal raw. */
 function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  return s
+    .replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 interface TreeNode {
