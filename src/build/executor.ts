@@ -204,7 +204,7 @@ export async function executePlan(docker: Docker, plan: BuildPlan, opts: Execute
       const path = containerPath(plan, pin.path);
       const stream = await archiveOf(container, path);
       if (!stream) throw new ReprodError('FETCH_FAILED', `fetch did not produce the pinned input ${pin.path}`, { jobId, details: { path: pin.path } });
-      const entries = await extractTar(stream, join(jobDir, '.collect', `pin-${i}`), { maxBytes: plan.limits.outputBytes, jobId });
+      const entries = await extractTar(stream, join(jobDir, '.collect', `pin-${i}`), { maxBytes: plan.limits.outputBytes, jobId, single: true });
       const file = entries[0];
       if (file?.type !== 'file' || file.sha256 !== pin.sha256) {
         throw new ReprodError('INPUT_DIGEST_MISMATCH', `pinned input ${pin.path} has sha256 ${file?.sha256 ?? `(a ${file?.type ?? 'missing'} entry)`}, expected ${pin.sha256}`, {
@@ -225,9 +225,9 @@ export async function executePlan(docker: Docker, plan: BuildPlan, opts: Execute
       const stream = await archiveOf(container, path);
       if (!stream) throw new ReprodError('OUTPUT_MISSING', `the build did not produce ${out.path} (output ${out.name})`, { jobId, details: { output: out.name, path: out.path } });
       const scratch = join(jobDir, '.collect', String(i));
-      const entries = await extractTar(stream, scratch, { maxBytes: budget, jobId });
-      const top = entries.find((e) => !e.path.includes('/'));
-      if (top?.type !== 'file' || !top.sha256) {
+      const entries = await extractTar(stream, scratch, { maxBytes: budget, jobId, single: true });
+      const top = entries[0];
+      if (entries.length !== 1 || top?.type !== 'file' || !top.sha256) {
         throw new ReprodError('OUTPUT_MISSING', `output ${out.path} is a ${top?.type ?? 'missing entry'}, not a regular file`, { jobId, details: { output: out.name, type: top?.type } });
       }
       budget -= top.size;

@@ -31,6 +31,14 @@ export interface ExtractOptions {
   /** Total file bytes allowed (OUTPUT_TOO_LARGE beyond). */
   maxBytes: number;
   jobId?: string;
+  /**
+   * The archive should hold one regular file (a build output, a pinned input):
+   * reading stops at the first entry that is not one, or at a second entry, so a
+   * folder of a million members costs nothing. The caller refuses what it got.
+   */
+  single?: boolean;
+  /** Members allowed (ARCHIVE_LIMIT beyond); default MAX_ENTRIES. */
+  maxEntries?: number;
 }
 
 function escape(name: string, why: string, jobId?: string): ReprodError {
@@ -61,11 +69,16 @@ export async function extractTar(stream: Readable, destDir: string, opts: Extrac
   const entries: TarEntryInfo[] = [];
   const seen = new Set<string>();
   let total = 0;
+  let stopped = false;
   const feeding = pipeline(stream, extract as unknown as NodeJS.WritableStream).catch((e: unknown) => {
     extract.destroy(e as Error);
   });
   try {
     await readEntries();
+    if (stopped) {
+      stream.destroy();
+      return entries;
+    }
   } catch (e) {
     // Stop the producer (a Docker archive stream) as soon as an entry is refused.
     stream.destroy();
@@ -78,7 +91,19 @@ export async function extractTar(stream: Readable, destDir: string, opts: Extrac
   async function readEntries(): Promise<void> {
     for await (const entry of extract) {
       const h = entry.header;
-      if (entries.length >= MAX_ENTRIES) throw new ReprodError('ARCHIVE_LIMIT', `output archive has more than ${MAX_ENTRIES} entries`);
+      if (opts.single && (entries.length > 0 || (h.type !== 'file' && h.type !== 'contiguous-file'))) {
+        entry.resume();
+        const path = safeEntryPath(h.name, opts.jobId) ?? '.';
+        // A link is still refused as an escape when it points out (the clearer error).
+        if (h.type === 'symlink') checkLinkTarget(path, h.linkname ?? '', 'symlink', opts.jobId);
+        if (h.type === 'link') throw escape(h.name, `is a hard link to ${JSON.stringify(h.linkname)}, which is not in the output`, opts.jobId);
+        const type = entries.length > 0 ? 'other' : h.type === 'directory' ? 'directory' : h.type === 'symlink' ? 'symlink' : 'other';
+        entries.push({ path, type, size: 0, ...(h.linkname ? { target: h.linkname } : {}) });
+        stopped = true;
+        break;
+      }
+      const maxEntries = opts.maxEntries ?? MAX_ENTRIES;
+      if (entries.length >= maxEntries) throw new ReprodError('ARCHIVE_LIMIT', `output archive has more than ${maxEntries} entries`);
       const path = safeEntryPath(h.name, opts.jobId);
       if (path === undefined) {
         entry.resume();
