@@ -136,6 +136,12 @@ const jobCases: JobCase[] = [
     code: 'ATTESTATION_MALFORMED',
     unverified: true,
   },
+  {
+    what: 'subject name with terminal control characters',
+    make: (n) => signedStatement(upstreamKey, { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: `${n}\u001b]0;owned\u0007\r\n`, digest: { sha256: sha256(n) } }], predicateType: 'https://slsa.dev/provenance/v1', predicate: {} }),
+    code: 'ATTESTATION_MALFORMED',
+    unverified: true,
+  },
   { what: 'unknown buildType', make: (n) => signedContainerAttestation(upstreamKey, claim(n, { buildType: 'https://evil.example/buildtypes/run-anything/v1' })), code: 'UNKNOWN_BUILD_TYPE', unverified: false },
   { what: 'source on a loopback HTTP server (SSRF)', make: (n) => signedContainerAttestation(upstreamKey, claim(n, { repo: `http://127.0.0.1:${ssrfPort}/repo.git` })), code: 'SOURCE_NOT_ALLOWED', unverified: false },
   { what: 'https source on loopback (SSRF)', make: (n) => signedContainerAttestation(upstreamKey, claim(n, { repo: `https://127.0.0.1:${ssrfPort}/repo.git` })), code: 'SOURCE_NOT_ALLOWED', unverified: false },
