@@ -93,7 +93,7 @@ export const HINTS: Partial<Record<ErrorCode, string>> = {
   INDEX_HASH_MISMATCH: 'an index file differs from the digest the signed Release names: the mirror is mid-sync (retry later) or tampered with',
   INDEX_EXPIRED: 'the signed Release is past its Valid-Until (a stale or replayed mirror); use an up-to-date mirror',
   PACKAGE_NOT_FOUND: 'the archive has no such source version now; old versions need a snapshot mirror',
-  LEASE_LOST: 'another worker took this job after its lease expired; it is built and published there (raise store.postgres.leaseSeconds if builds outlive heartbeats)',
+  LEASE_LOST: 'another worker took this job after its lease expired; it is built and published there (raise daemon.leaseSeconds if the database or network is often unreachable for that long)',
 };
 
 export interface ReprodErrorOptions {

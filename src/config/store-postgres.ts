@@ -1,9 +1,5 @@
 import { z } from 'zod';
 
-/** How long a claimed job stays leased without a heartbeat before another worker may take it. */
-export const DEFAULT_PG_LEASE_SECONDS = 60;
-/** Heartbeat period: a third of the lease, so two missed beats still keep it. */
-export const DEFAULT_PG_HEARTBEAT_SECONDS = 20;
 export const DEFAULT_PG_POOL_SIZE = 10;
 /** Environment variable that overrides `store.postgres.url` (keeps passwords out of config files). */
 export const POSTGRES_URL_ENV = 'REPROD_POSTGRES_URL';
@@ -16,12 +12,9 @@ export const POSTGRES_URL_ENV = 'REPROD_POSTGRES_URL';
 export const postgresStoreSchema = z.strictObject({
   /** postgres://user[:password]@host[:port]/database — or set REPROD_POSTGRES_URL. */
   url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  /** Connections in each daemon's pool (plus one for the feed election). */
   poolSize: z.number().int().positive().default(DEFAULT_PG_POOL_SIZE),
-  leaseSeconds: z.number().int().min(5).default(DEFAULT_PG_LEASE_SECONDS),
-  heartbeatSeconds: z.number().int().positive().default(DEFAULT_PG_HEARTBEAT_SECONDS),
-}).refine((v) => v.heartbeatSeconds < v.leaseSeconds, {
-  message: 'heartbeatSeconds must be shorter than leaseSeconds',
-  path: ['heartbeatSeconds'],
+  // Leases and heartbeats are daemon.leaseSeconds / daemon.heartbeatSeconds, for either store.
 });
 
 /** Worker specialisation: which jobs this daemon may claim. */
