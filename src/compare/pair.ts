@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { sha256, type Node } from './blob.ts';
 import type { DiffLimits } from './model.ts';
 import { Ring, type Slot } from './ring.ts';
@@ -23,7 +23,7 @@ export interface PairScan {
 }
 
 /** Arena for bodies whose counterpart is not read yet (shared by both sides). */
-const PENDING_BYTES = 8 * 1024 * 1024;
+const PENDING_BYTES = 4 * 1024 * 1024;
 
 interface Side {
   r: TarReader;
@@ -32,16 +32,18 @@ interface Side {
   pending: Map<string, Slot>;
   bodies: Map<string, Buffer>;
   scratch?: Buffer;
+  /** Largest member body held in memory while compared. */
+  cap: number;
   done: boolean;
 }
 
 export async function scanTarPair(a: Node, b: Node, limits: DiffLimits, progress?: (members: number) => void): Promise<PairScan> {
-  const side = (n: Node): Side => ({ r: new TarReader(n.source(), limits), members: [], byName: new Map(), pending: new Map(), bodies: new Map(), done: false });
+  // Members up to `cap` are held in memory while compared; larger ones are hashed, and read again if they differ.
+  const cap = Math.min(limits.maxMemberBytes, PENDING_BYTES / 2);
+  const side = (n: Node): Side => ({ r: new TarReader(n.source(), limits), members: [], byName: new Map(), pending: new Map(), bodies: new Map(), cap, done: false });
   const sides = [side(a), side(b)] as const;
   const ring = new Ring(PENDING_BYTES);
   const differ = new Set<string>();
-  /** Members up to this size are held in memory while compared; larger ones are hashed and read again if they differ. */
-  const cap = Math.min(limits.maxMemberBytes, PENDING_BYTES / 2);
   let count = 0;
   try {
     while (!sides[0].done || !sides[1].done) {
@@ -53,7 +55,7 @@ export async function scanTarPair(a: Node, b: Node, limits: DiffLimits, progress
         continue;
       }
       if (progress && ++count % PROGRESS_EVERY === 0) progress(count);
-      await read(h, me, sides[1 - x]!, ring, differ, cap);
+      await read(h, me, sides[1 - x]!, ring, differ);
     }
   } finally {
     await Promise.all(sides.map((s) => s.r.close()));
@@ -61,29 +63,25 @@ export async function scanTarPair(a: Node, b: Node, limits: DiffLimits, progress
   return { members: [sides[0].members, sides[1].members], differ, bodies: [sides[0].bodies, sides[1].bodies] };
 }
 
-async function read(h: TarHeader, me: Side, them: Side, ring: Ring, differ: Set<string>, cap: number): Promise<void> {
+async function read(h: TarHeader, me: Side, them: Side, ring: Ring, differ: Set<string>): Promise<void> {
   const m: Member = { ...h, sha256: '' };
   me.members.push(m);
   me.byName.set(m.name, m);
   if (m.type !== 'file') return;
   const other = them.byName.get(m.name);
-  const keepable = m.size <= cap;
+  const keepable = m.size <= me.cap;
   if (!other) {
     // Not seen on the other side yet: digest always, body while the arena has room.
     const slot = keepable ? ring.alloc(m.size) : undefined;
-    const hash = createHash('sha256');
     if (slot) {
       const dst = ring.bytes(slot);
       let at = 0;
-      await me.r.content((c) => {
-        hash.update(c);
-        at += c.copy(dst, at);
-      });
+      await me.r.content((c) => (at += c.copy(dst, at)));
+      m.sha256 = hash('sha256', dst); // one-shot: no Hash object per member
       me.pending.set(m.name, slot);
     } else {
-      await me.r.content((c) => hash.update(c));
+      m.sha256 = await me.r.digest();
     }
-    m.sha256 = hash.digest('hex');
     return;
   }
   const slot = them.pending.get(m.name);
@@ -125,21 +123,18 @@ async function compareWithKept(m: Member, me: Side, them: Side, theirs: Buffer, 
 
 /** The other body is gone (or sizes differ): digests decide; our body is kept if it differs. */
 async function compareByDigest(m: Member, me: Side, them: Side, theirs: Buffer | undefined, other: Member, differ: Set<string>, keepable: boolean): Promise<void> {
-  const hash = createHash('sha256');
   let own: Buffer | undefined;
   if (keepable) {
-    if (!me.scratch || me.scratch.length < m.size) me.scratch = Buffer.allocUnsafe(Math.max(m.size, 64 * 1024));
+    // Sized once for the largest member it may hold: only the pages used count, and growing it step by step made garbage.
+    me.scratch ??= Buffer.allocUnsafe(me.cap);
     const dst = me.scratch;
     let at = 0;
-    await me.r.content((c) => {
-      hash.update(c);
-      at += c.copy(dst, at);
-    });
+    await me.r.content((c) => (at += c.copy(dst, at)));
     own = dst.subarray(0, m.size);
+    m.sha256 = hash('sha256', own);
   } else {
-    await me.r.content((c) => hash.update(c));
+    m.sha256 = await me.r.digest();
   }
-  m.sha256 = hash.digest('hex');
   if (m.sha256 === other.sha256) return;
   differ.add(m.name);
   if (own) me.bodies.set(m.name, Buffer.from(own));

@@ -22,18 +22,32 @@ const EMPTY = Buffer.alloc(0);
 
 export function fileSource(path: string): Source {
   let fh: FileHandle | undefined;
-  let buf: Buffer | undefined;
+  // Two buffers: the next read is under way while the caller works on the chunk it was given.
+  const bufs: Buffer[] = [];
+  let turn = 0;
+  let ahead: Promise<number> | undefined;
   let closed = false;
+  const start = (): Promise<number> => {
+    const buf = (bufs[turn] ??= Buffer.allocUnsafe(CHUNK));
+    return fh!.read(buf, 0, buf.length, null).then((r) => r.bytesRead);
+  };
   return {
     async read() {
       if (closed) return null;
       fh ??= await openFile(path, 'r');
-      buf ??= Buffer.allocUnsafe(CHUNK);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      return bytesRead === 0 ? null : buf.subarray(0, bytesRead);
+      const n = await (ahead ?? start());
+      const buf = bufs[turn]!;
+      ahead = undefined;
+      if (n === 0) return null;
+      turn ^= 1;
+      ahead = start();
+      ahead.catch(() => {}); // surfaced by the next read
+      return buf.subarray(0, n);
     },
     async close() {
       closed = true;
+      await ahead?.catch(() => {});
+      ahead = undefined;
       await fh?.close();
       fh = undefined;
     },

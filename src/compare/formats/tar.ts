@@ -124,7 +124,7 @@ export class TarReader {
   /** The current member's content, as subarrays valid only during each call; then its padding is skipped. */
   async content(fn?: (chunk: Buffer) => void): Promise<void> {
     while (this.#remaining > 0) {
-      if (!(await this.#fill())) throw malformed('malformed tar: unexpected end of data');
+      if (this.#off >= this.#chunk.length && !(await this.#fill())) throw malformed('malformed tar: unexpected end of data');
       const n = Math.min(this.#remaining, this.#chunk.length - this.#off);
       fn?.(this.#chunk.subarray(this.#off, this.#off + n));
       this.#off += n;
@@ -132,7 +132,7 @@ export class TarReader {
       this.#remaining -= n;
     }
     while (this.#padding > 0) {
-      if (!(await this.#fill())) throw malformed('malformed tar: unexpected end of data');
+      if (this.#off >= this.#chunk.length && !(await this.#fill())) throw malformed('malformed tar: unexpected end of data');
       const n = Math.min(this.#padding, this.#chunk.length - this.#off);
       this.#off += n;
       this.position += n;
@@ -177,7 +177,7 @@ export class TarReader {
 
   /** The next 512-byte block (in place when the chunk holds it whole), or null at a clean end. */
   async #block(): Promise<Buffer | null> {
-    if (!(await this.#fill())) return null;
+    if (this.#off >= this.#chunk.length && !(await this.#fill())) return null;
     if (this.#chunk.length - this.#off >= 512) {
       const b = this.#chunk.subarray(this.#off, this.#off + 512);
       this.#off += 512;
