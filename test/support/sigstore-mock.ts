@@ -55,8 +55,11 @@ export async function startSigstoreMock(): Promise<SigstoreMock> {
   // One clock on whole seconds for every service: sigstore-js parses RFC 3161
   // times with exactly three fraction digits, while the mock TSA's encoding
   // trims trailing zeros (".12Z"), so some milliseconds fail to parse. Shared
-  // so that the certificate is valid at the timestamps.
-  const clock = new Date(Math.floor(Date.now() / 1000) * 1000);
+  // so that the certificate is valid at the timestamps. The mock's root certificates
+  // start at their creation (X.509 keeps whole seconds), and creating them can take
+  // over a second on a loaded machine, so the clock is set only once they all exist:
+  // to the next whole second, after waiting for it. The services read it lazily.
+  const clock = new Date(0);
   const ctlog = await initializeCTLog(p256(), clock);
   const ca = await initializeCA(p256(), ctlog, clock);
   const tsa = await initializeTSA(p256(), clock);
@@ -69,6 +72,9 @@ export async function startSigstoreMock(): Promise<SigstoreMock> {
   const fulcio = await serve({ [fh.path]: fh.fn }, () => hits.fulcio++);
   const th = tsaHandler(tsa);
   const ts = await serve({ [th.path]: th.fn }, () => hits.tsa++);
+  const tick = Math.ceil((Date.now() + 1) / 1000) * 1000;
+  await new Promise((r) => setTimeout(r, tick - Date.now()));
+  clock.setTime(tick);
 
   const start = new Date(Date.now() - 60_000).toISOString();
   const trustedRoot = {
