@@ -15,15 +15,19 @@ import { daemonWorkspace, shellAttestation, TEST_TOKEN, waitFor } from '../suppo
 
 const CHROMIUM = '/usr/bin/chromium';
 
-/** Fixture verdicts by subject name: `ok-*` reproduce, `diff-*` do not (with a report), `err-*` fail. */
-function fixtureRunner(staging: string): JobRunner {
+/**
+ * Fixture verdicts by subject name: `ok-*` reproduce, `diff-*` do not (with a report), `err-*` fail.
+ * `slow-*` jobs stay running until `release` settles, so the page sees them in the queue however
+ * long the browser takes to start.
+ */
+function fixtureRunner(staging: string, release: Promise<void>): JobRunner {
   return {
     async run(job: Job, rc: RunContext): Promise<JobResult> {
       const dir = join(staging, `${job.id}-${rc.attempt}`);
       await mkdir(dir, { recursive: true });
       if (job.subject.name.startsWith('slow-')) {
         rc.log('build: make -j2 (stage 2 of 4)');
-        await new Promise((r) => setTimeout(r, 2500));
+        await release;
       }
       if (job.subject.name.startsWith('err-')) return { outcome: 'error', error: { code: 'BUILD_FAILED', message: 'make: *** [all] Error 2' }, stagedDir: dir };
       const outcome = job.subject.name.startsWith('ok-') ? 'reproduced' : 'not-reproduced';
@@ -39,7 +43,9 @@ function fixtureRunner(staging: string): JobRunner {
 test('dashboard: lists every artifact with its latest verdict and opens the HTML diff report', { skip: !existsSync(CHROMIUM) && 'chromium is not installed (apt-get install -y chromium)' }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'reprod-dash-'));
   const ws = await daemonWorkspace(dir, { feeds: [], concurrency: 2 });
-  const daemon = await Daemon.start({ loaded: loadConfig(ws.configPath), logger: silentLogger, runner: fixtureRunner(join(dir, 'stage')) });
+  let releaseSlow = (): void => {};
+  const release = new Promise<void>((r) => (releaseSlow = r));
+  const daemon = await Daemon.start({ loaded: loadConfig(ws.configPath), logger: silentLogger, runner: fixtureRunner(join(dir, 'stage'), release) });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -72,6 +78,7 @@ test('dashboard: lists every artifact with its latest verdict and opens the HTML
     await page.waitForURL(/\/v1\/reports\/[^/]+\.html$/);
     assert.match(await page.locator('h1').innerText(), /Diff report for diff-openssl-3\.0\.13\.tar\.gz/);
   } finally {
+    releaseSlow();
     await browser.close();
     await daemon.stop();
     await rm(dir, { recursive: true, force: true });
