@@ -68,13 +68,14 @@ for (const n of [2, 3]) {
 
 test('kill -9 of a worker mid-build: its job finishes on another worker, once', async () => {
   const { url, store, ids, out } = await setup(4);
-  const common = { url, outDir: out, mode: 'sleep' as const, buildMs: 2000, leaseMs: 1200, heartbeatMs: 300, exitWhenDrained: true };
-  const victim = track(spawnWorker('victim', common));
+  const common = { url, outDir: out, mode: 'sleep' as const, leaseMs: 1200, heartbeatMs: 300, exitWhenDrained: true };
+  // The victim's builds take ten minutes: however late its 'claimed' event arrives
+  // on a loaded machine, the kill lands mid-build.
+  const victim = track(spawnWorker('victim', { ...common, buildMs: 600_000 }));
   const claimed = await victim.waitFor((e) => e.event === 'claimed');
-  // Killed the moment it has claimed: its build cannot have finished.
   victim.child.kill('SIGKILL');
   await victim.exited;
-  const survivor = track(spawnWorker('survivor', common));
+  const survivor = track(spawnWorker('survivor', { ...common, buildMs: 200 }));
   assert.equal(await survivor.exited, 0, survivor.stderr());
   await assertExactlyOnce(store, ids, out);
   const job = (await store.job(claimed.jobId!))!;
