@@ -34,7 +34,9 @@ export function dependencyNames(buildDepends: string, arch: string): string[] {
     const archs = /\[([^\]]*)\]/.exec(first)?.[1]?.trim().split(/\s+/);
     if (archs) {
       const negated = archs.every((a) => a.startsWith('!'));
-      const listed = archs.some((a) => a.replace(/^!/, '') === arch || a.replace(/^!/, '') === 'any' || a.replace(/^!/, '') === `linux-${arch}`);
+      // Debian architecture wildcards, as far as a Linux host goes: any, linux-any, any-ARCH, linux-ARCH.
+      const matches = (a: string) => [arch, 'any', 'linux-any', `any-${arch}`, `linux-${arch}`].includes(a);
+      const listed = archs.some((a) => matches(a.replace(/^!/, '')));
       if (negated ? listed : !listed) continue;
     }
     const name = /^([a-z0-9][a-z0-9+.-]+)(?::[a-z0-9]+)?/.exec(first)?.[1];

@@ -2,7 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VerifiedClaim } from '../attest/types.ts';
 import { verifyClearsigned } from '../inputs/debian/deb822.ts';
-import { hostDebianCodename } from '../build/apt-sources.ts';
+import { hostDebianCodename, hostMirrors } from '../build/apt-sources.ts';
+import { ReprodError } from '../errors.ts';
+import { DEFAULT_DEBIAN_KEYRING } from '../config/debian.ts';
+import { availableVersions, debianArch, resolvePins } from '../inputs/debian/available.ts';
+import type { PinnedPackage } from '../inputs/debian/claim.ts';
 import { debianBuilderImage, dependencyNames } from '../build/debian-image.ts';
 import { InputCache } from '../inputs/cache.ts';
 import { pickDebianMirror, readAptSources } from '../inputs/debian/apt-sources.ts';
@@ -42,7 +46,8 @@ export async function prepareDebian(vc: VerifiedClaim, ctx: RebuildContext, opts
     opts.onProgress?.(`${src.dsc}: signature verified`);
   }
   const release = cfg.release ?? (await hostDebianCodename()) ?? 'bookworm';
-  const pinned = p.buildinfo?.installedBuildDepends ?? [];
+  const recorded = p.buildinfo?.installedBuildDepends ?? [];
+  const { pinned, notes: pinNotes } = await checkPins(recorded, release, cfg, opts);
   const image = await debianBuilderImage(ctx.docker, {
     suite: release,
     pinned,
@@ -59,8 +64,43 @@ export async function prepareDebian(vc: VerifiedClaim, ctx: RebuildContext, opts
     files: src.files,
     changelogEpoch: src.changelogEpoch,
     clock: cfg.clock,
-    installedBuildDepends: pinned,
-    notes: image.notes,
+    installedBuildDepends: recorded,
+    notes: [...image.notes, ...pinNotes],
   };
   return { dir: src.dir, cached: src.cached, facts, poolUrl: `${where.mirror.replace(/\/+$/, '')}/${where.directory}` };
+}
+
+/**
+ * The recorded versions against the image mirrors' signed Packages indices,
+ * before mmdebstrap runs: missing ones are an error naming them, or with
+ * allowDrift the mirror's newest version instead (named in the notes). A
+ * snapshot mirror is not pre-checked (its Release is past Valid-Until by
+ * design); mmdebstrap's own failure then decides.
+ */
+async function checkPins(
+  recorded: PinnedPackage[],
+  release: string,
+  cfg: RebuildContext['config']['rebuilders']['debian'],
+  opts: { signal?: AbortSignal; onProgress?: (m: string) => void; logger?: Logger },
+): Promise<{ pinned: PinnedPackage[]; notes: string[] }> {
+  if (recorded.length === 0 || cfg.snapshotMirror) return { pinned: recorded, notes: [] };
+  let available: Map<string, string[]>;
+  try {
+    opts.onProgress?.(`build dependencies: ${recorded.length} recorded versions against the mirror's signed Packages`);
+    // The image comes from the machine's own Debian mirrors (apt's sources), signed with Debian's archive keys.
+    available = await availableVersions(await hostMirrors(release), debianArch(), new Set(recorded.map((r) => r.name)), [DEFAULT_DEBIAN_KEYRING], opts.signal);
+  } catch (e) {
+    // Not knowing is not a verdict: mmdebstrap tries the recorded versions and says what it cannot install.
+    opts.logger?.warn({ err: (e as Error).message }, 'cannot read the image mirrors\' Packages; trying the recorded versions as they are');
+    return { pinned: recorded, notes: [] };
+  }
+  const r = resolvePins(recorded, available);
+  if (r.drift.length === 0 && r.missing.length === 0) return { pinned: r.packages, notes: [] };
+  const what = [...r.drift.map((d) => `${d.split(' → ')[0]} (mirror has ${d.split(' → ')[1]})`), ...r.missing.map((m) => `${m} (not on the mirror)`)];
+  if (!cfg.allowDrift) {
+    throw new ReprodError('IMAGE_BUILD_FAILED', `the buildinfo's build dependencies are not on the mirror at their recorded versions: ${what.join(', ')}`, {
+      details: { drift: r.drift, missing: r.missing, hint: 'set rebuilders.debian.snapshotMirror to a snapshot of the archive from the build date, or rebuilders.debian.allowDrift: true' },
+    });
+  }
+  return { pinned: r.packages, notes: [`builder image with the mirror's versions instead of the recorded ones (allowDrift): ${what.join(', ')}`] };
 }

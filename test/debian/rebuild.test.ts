@@ -141,6 +141,43 @@ describe('rebuilt from the .buildinfo alone', () => {
   });
 });
 
+describe('toolchain drift: a recorded build dependency version the mirror no longer has', () => {
+  /** The vendor's buildinfo claiming make 4.3-4 (the mirror has 4.3-4.1), signed. */
+  async function driftedBuildinfo(): Promise<string> {
+    const text = (await read(vendor.buildinfo)).toString('utf8');
+    assert.match(text, / make \(= 4\.3-4\.1\),/);
+    const path = join(dir, 'drift', vendor.buildinfo);
+    await mkdir(join(dir, 'drift'), { recursive: true });
+    await writeFile(path, await key.clearsign(text.replace(' make (= 4.3-4.1),', ' make (= 4.3-4),')));
+    return path;
+  }
+
+  test('refused before any image is made, naming the package, unless allowDrift', async () => {
+    const path = await driftedBuildinfo();
+    const verdicts = await rebuildAttestation(await readFile(path), await context({}), { uri: path });
+    for (const v of verdicts) {
+      assert.equal(v.error?.code, 'IMAGE_BUILD_FAILED');
+      assert.match(v.error!.message, /make 4\.3-4 \(mirror has 4\.3-4\.1\)/);
+    }
+  });
+
+  test('with allowDrift: built with the mirror\'s version; the verdict notes the drift and the mismatch report names toolchain-drift', async () => {
+    const path = await driftedBuildinfo();
+    const verdicts = await rebuildAttestation(await readFile(path), await context({ allowDrift: true }), { uri: path });
+    const program = byName(verdicts, vendor.debs.program);
+    assert.equal(program.outcome, 'reproduced', JSON.stringify(program.error));
+    assert.ok((program.verdict.notes as string[]).includes('toolchain drift: make 4.3-4.1 (buildinfo: 4.3-4)'), JSON.stringify(program.verdict.notes));
+    const stamp = byName(verdicts, vendor.debs.stamp);
+    assert.equal(stamp.outcome, 'not-reproduced');
+    const text = await readFile(join(stamp.dir, 'report.txt'), 'utf8');
+    assert.match(text, /toolchain-drift/);
+    assert.match(text, /make 4\.3-4\.1 \(buildinfo: 4\.3-4\)/);
+    assert.match(text, /embedded-timestamp/);
+    const vsa = await verifiedStatement(join(stamp.dir, 'vsa.sigstore.json'));
+    assert.ok((vsa.predicate.reprod.causes as { kind: string }[]).some((c) => c.kind === 'toolchain-drift'));
+  });
+});
+
 describe('the .dsc signature, when rebuilders.debian.sourceKeyrings asks for one', () => {
   test('a maintainer-signed .dsc verifies and the package rebuilds', async () => {
     const signedDsc = Buffer.from(await key.clearsign((await read(vendor.dsc)).toString('utf8')));
