@@ -10,6 +10,11 @@ import { debianParameters, DEBIAN_BUILD_TYPE } from '../../src/inputs/debian/cla
 import { debianDocumentKind } from '../../src/inputs/debian/intake.ts';
 import { formatDebianRequest, parseRequestArgument } from '../../src/inputs/debian/request.ts';
 import { compareVersions } from '../../src/inputs/debian/version.ts';
+import { debianRequestBytes } from '../../src/cli/debian-request.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startMiniArchive, type MiniArchive } from '../support/debian-archive.ts';
 import { makeTestKey, type TestKey } from '../support/gpg-key.ts';
 
@@ -97,4 +102,21 @@ test('Debian version order (deb-version(7))', () => {
   for (let i = 0; i + 1 < ordered.length; i++) assert.ok(compareVersions(ordered[i]!, ordered[i + 1]!) < 0, `${ordered[i]} < ${ordered[i + 1]}`);
   assert.equal(compareVersions('2.10-3', '2.10-3'), 0);
   assert.equal(compareVersions('1.01', '1.1'), 0);
+});
+
+test('the CLI argument becomes a request; without a version, the newest the signed Sources lists', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'reprod-debcli-'));
+  try {
+    const config = parseConfig({ dataDir: dir, rebuilders: { debian: { archive: { mirror: mini.url, suites: ['base'], keyrings: [key.keyring] } } } });
+    const loaded = { config, baseDir: dir };
+    const text = (await debianRequestBytes('debian:hello', loaded))!.toString();
+    assert.equal(text, 'Reprod-Request: debian-archive\nSource: hello\nVersion: 2.10-3\nArchitecture: amd64\n');
+    const vc = await intakeDebianRequest(Buffer.from(text), setting);
+    assert.equal(vc.claim.subjects[0]!.name, 'hello_2.10-3_amd64.deb');
+    assert.match((await debianRequestBytes('debian:hello=2.9-1/all@base', loaded))!.toString(), /Version: 2.9-1\nArchitecture: all\nSuite: base\n/);
+    assert.equal(await debianRequestBytes('some/file.json', loaded), undefined);
+    await assert.rejects(debianRequestBytes('debian:nosuch', loaded), code('PACKAGE_NOT_FOUND'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
