@@ -90,6 +90,15 @@ export const PG_MIGRATIONS: PgMigration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 're-checks: several jobs per (attestation, subject) pair, told apart by generation',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN generation integer NOT NULL DEFAULT 0;
+      ALTER TABLE jobs DROP CONSTRAINT jobs_attestation_sha256_subject_sha256_key;
+      ALTER TABLE jobs ADD CONSTRAINT jobs_pair_generation UNIQUE (attestation_sha256, subject_sha256, generation);
+    `,
+  },
 ];
 
 /** Any fixed number: the lock only serialises concurrent migrators. */

@@ -130,7 +130,7 @@ export class PostgresStore {
         `INSERT INTO jobs (id, attestation_sha256, subject_name, subject_sha256, state, max_attempts,
                            requires_arch, requires_rebuilder, priority, source, not_before)
          VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, coalesce($10::timestamptz, now()))
-         ON CONFLICT (attestation_sha256, subject_sha256) DO NOTHING
+         ON CONFLICT (attestation_sha256, subject_sha256, generation) DO NOTHING
          RETURNING *`,
         [
           input.id ?? randomUUID(),
@@ -147,7 +147,8 @@ export class PostgresStore {
       );
       if (ins.rows[0]) return { job: jobFromRow(ins.rows[0]), created: true };
       const existing = await c.query<JobRow>(
-        'SELECT * FROM jobs WHERE attestation_sha256 = $1 AND subject_sha256 = $2',
+        // The newest job of the pair: a re-check, when there is one.
+        'SELECT * FROM jobs WHERE attestation_sha256 = $1 AND subject_sha256 = $2 ORDER BY generation DESC LIMIT 1',
         [input.attestationSha256, input.subject.sha256],
       );
       return { job: jobFromRow(existing.rows[0]!), created: false };
@@ -189,23 +190,32 @@ export class PostgresStore {
   /** Returns expired leases to the queue; returns how many. Any worker may call it. */
   async reapExpired(): Promise<number> {
     this.#lastReap = Date.now();
-    const r = await query(
+    const r = await query<{ n: number }>(
       this.#pool,
       'reap expired leases',
       `WITH expired AS (
-         SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now()
-         FOR UPDATE SKIP LOCKED)
-       UPDATE jobs j
-          SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'error' ELSE 'queued' END,
-              outcome = CASE WHEN j.attempt >= j.max_attempts THEN 'error' ELSE j.outcome END,
-              error = CASE WHEN j.attempt >= j.max_attempts
-                      THEN jsonb_build_object('code', 'LEASE_LOST', 'message', 'worker lost its lease on the last attempt')
-                      ELSE j.error END,
-              finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() ELSE NULL END,
-              lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-         FROM expired WHERE j.id = expired.id`,
+         SELECT id, attempt FROM jobs WHERE state = 'running' AND lease_expires_at < now()
+         FOR UPDATE SKIP LOCKED),
+       requeued AS (
+         UPDATE jobs j
+            SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'error' ELSE 'queued' END,
+                outcome = CASE WHEN j.attempt >= j.max_attempts THEN 'error' ELSE j.outcome END,
+                error = CASE WHEN j.attempt >= j.max_attempts
+                        THEN jsonb_build_object('code', 'LEASE_LOST', 'message', 'worker lost its lease on the last attempt')
+                        ELSE j.error END,
+                finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() ELSE NULL END,
+                lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+           FROM expired WHERE j.id = expired.id
+         RETURNING j.id),
+       -- The attempt's history says how it ended, as on SQLite.
+       closed AS (
+         UPDATE job_attempts a
+            SET finished_at = now(), outcome = 'error',
+                error = jsonb_build_object('code', 'LEASE_LOST', 'message', 'the lease expired (worker died or was killed)')
+           FROM expired WHERE a.job_id = expired.id AND a.attempt = expired.attempt AND a.finished_at IS NULL)
+       SELECT count(*)::int AS n FROM requeued`,
     );
-    return r.rowCount ?? 0;
+    return r.rows[0]?.n ?? 0;
   }
 
   /** Extends the lease; LEASE_LOST when it is no longer this worker's. */
@@ -277,6 +287,45 @@ export class PostgresStore {
         WHERE id = $1 AND attempt = $2 AND lease_owner = $3 AND state = 'running'`,
       [lease.jobId, lease.attempt, lease.workerId],
     );
+  }
+
+  /** Puts an `error` job back in the queue with fresh attempts (POST /v1/jobs/:id/retry). */
+  async retry(jobId: string): Promise<Job | undefined> {
+    const r = await query<JobRow>(
+      this.#pool,
+      'retry',
+      `UPDATE jobs SET state = 'queued', max_attempts = attempt + $2, outcome = NULL, not_before = now(),
+              finished_at = NULL, updated_at = now()
+        WHERE id = $1 AND state = 'error' RETURNING *`,
+      [jobId, DEFAULT_MAX_ATTEMPTS],
+    );
+    return r.rows[0] ? jobFromRow(r.rows[0]) : undefined;
+  }
+
+  /**
+   * A later re-check of a done job: a new job of the next generation for the same
+   * pair, queued for `delayMs` from now. Undefined when the job is not done or the
+   * pair has a queued or running job. The done row is locked, so two workers
+   * scheduling the same re-check at once make one job.
+   */
+  async scheduleRecheck(jobId: string, delayMs: number): Promise<Job | undefined> {
+    return inTransaction(this.#pool, 'schedule re-check', async (c) => {
+      const prev = await c.query<JobRow>("SELECT * FROM jobs WHERE id = $1 AND state = 'done' FOR UPDATE", [jobId]);
+      const p = prev.rows[0];
+      if (!p) return undefined;
+      const r = await c.query<JobRow>(
+        `INSERT INTO jobs (id, attestation_sha256, subject_name, subject_sha256, generation, state, max_attempts,
+                           requires_arch, requires_rebuilder, priority, source, not_before)
+         SELECT $1, attestation_sha256, subject_name, subject_sha256,
+                (SELECT max(generation) + 1 FROM jobs WHERE attestation_sha256 = $2 AND subject_sha256 = $3),
+                'queued', max_attempts, requires_arch, requires_rebuilder, priority, $4, now() + $5 * interval '1 millisecond'
+           FROM jobs WHERE id = $6
+            AND NOT EXISTS (SELECT 1 FROM jobs WHERE attestation_sha256 = $2 AND subject_sha256 = $3 AND state IN ('queued', 'running'))
+         RETURNING *`,
+        [randomUUID(), p.attestation_sha256, p.subject_sha256, `recheck:${jobId}`, delayMs, jobId],
+      );
+      return r.rows[0] ? jobFromRow(r.rows[0]) : undefined;
+    });
   }
 
   async #lockLease(c: pg.PoolClient, lease: Lease): Promise<JobRow> {

@@ -102,8 +102,8 @@ test('kill -9 of a daemon mid-build: another daemon rebuilds its job and publish
   const slow = jobs.find((j) => j.id === running.id)!;
   assert.equal(slow.publishedBy, survivor.name, 'the survivor published the killed daemon\'s job');
   assert.equal(slow.attempt, 2, 'the killed attempt counted; the second one published');
-  const attempts = (await c.store.attempts(slow.id)).map((a) => [a.attempt, a.workerId, a.outcome ?? null]);
-  assert.deepEqual(attempts, [[1, victim.name, null], [2, survivor.name, 'reproduced']], 'the killed attempt never finished');
+  const attempts = (await c.store.attempts(slow.id)).map((a) => [a.attempt, a.workerId, a.outcome, a.error?.code]);
+  assert.deepEqual(attempts, [[1, victim.name, 'error', 'LEASE_LOST'], [2, survivor.name, 'reproduced', undefined]], 'the killed attempt ended when its lease expired');
   await removeContainersOf(victim, image);
   await stopAll(c);
 });

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isReprodError } from '../../src/errors.ts';
+import { PG_MIGRATIONS } from '../../src/store/postgres-migrations.ts';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import { startPostgres, type TestPostgres } from '../support/postgres.ts';
 
@@ -38,7 +39,7 @@ function submission(i: number, requires?: { arch?: string; rebuilder?: string })
 test('migrations are versioned and safe when several daemons start at once', async () => {
   const url = await server.createDatabase();
   const stores = await Promise.all([1, 2, 3, 4].map(() => PostgresStore.open({ url })));
-  for (const s of stores) assert.equal(await s.schemaVersion(), 2);
+  for (const s of stores) assert.equal(await s.schemaVersion(), PG_MIGRATIONS.at(-1)!.version);
   await Promise.all(stores.map((s) => s.close()));
 });
 
@@ -99,13 +100,14 @@ test('a worker whose lease expired is fenced out; the next attempt publishes onc
 test('a lease kept alive by heartbeats is not reclaimed', async () => {
   const store = await freshStore();
   await store.submit(submission(1));
-  const a = (await store.claim('w1', { leaseMs: 200 }))!;
+  // Beats at 2/5 of the lease, past three times its length: slack for a loaded machine.
+  const a = (await store.claim('w1', { leaseMs: 1000 }))!;
   let lease = a.lease;
-  for (let i = 0; i < 5; i++) {
-    await sleep(100);
-    lease = await store.heartbeat(lease, 200);
+  for (let i = 0; i < 8; i++) {
+    await sleep(400);
+    lease = await store.heartbeat(lease, 1000);
   }
-  assert.equal(await store.claim('w2', { leaseMs: 200 }), undefined);
+  assert.equal(await store.claim('w2', { leaseMs: 1000 }), undefined);
   await store.complete(lease, { outcome: 'reproduced' });
   await store.close();
 });
