@@ -8,7 +8,7 @@ import { goldenPlanTests } from '../../test/support/golden.ts';
 import { npm, npmPackageId } from './index.ts';
 
 // The real-provenance case is the npm registry's attestation in
-// shared/data/slsa-verifier beside the repository (a @laurentsimon package), as intake normalises it.
+// fixtures/upstream/slsa-verifier (a @laurentsimon package), as intake normalises it.
 goldenPlanTests(npm, fileURLToPath(new URL('testdata/', import.meta.url)));
 
 test('npm package URLs map to the tarball npm pack writes', () => {
@@ -46,11 +46,10 @@ test('after the build, differing node/npm versions become notes (never failures)
   assert.deepEqual(npm.notesAfterBuild!(facts, 'no marker'), []);
 });
 
-test('intake\'s claim of the real npm provenance plans to the golden plan', async (t) => {
-  const { existsSync, readFileSync } = await import('node:fs');
+test('intake\'s claim of the real npm provenance plans to the golden plan', async () => {
+  const { readFileSync } = await import('node:fs');
   const { parseAttestation, claimFromPayload } = await import('../../src/attest/index.ts');
-  const file = fileURLToPath(new URL('../../../shared/data/slsa-verifier/npm-attestations.intoto.sigstore', import.meta.url));
-  if (!existsSync(file)) return t.skip(`shared data not present: ${file}`);
+  const file = fileURLToPath(new URL('../../fixtures/upstream/slsa-verifier/npm-attestations.intoto.sigstore', import.meta.url));
   const env = parseAttestation(readFileSync(file)).envelopes[0]!;
   const claim = claimFromPayload(env.$case === 'bundle' ? env.dsse!.payload : env.dsse.payload);
   const golden = (n: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`testdata/real-provenance-v02.${n}.json`, import.meta.url)), 'utf8'));
