@@ -83,7 +83,8 @@ export async function extractTar(stream: Readable, destDir: string, opts: Extrac
     // Stop the producer (a Docker archive stream) as soon as an entry is refused.
     stream.destroy();
     extract.destroy();
-    throw e;
+    if (e instanceof ReprodError) throw e;
+    throw new ReprodError('ARCHIVE_MALFORMED', `output archive is not a valid tar stream: ${(e as Error).message}`, { ...(opts.jobId ? { jobId: opts.jobId } : {}), cause: e });
   }
   await feeding;
   return entries;
