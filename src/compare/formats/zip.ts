@@ -15,6 +15,7 @@ export const scanZip: Scanner = async (node, limits, want) => {
     const tail = await ra.read(ra.size - tailLen, tailLen);
     const eocd = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
     if (eocd < 0) throw malformed('zip without an end-of-central-directory record');
+    if (eocd + 22 > tail.length) throw malformed('zip end-of-central-directory record is cut short');
     let count = tail.readUInt16LE(eocd + 10);
     let cdSize = tail.readUInt32LE(eocd + 12);
     let cdOff = tail.readUInt32LE(eocd + 16);
@@ -87,6 +88,10 @@ export const scanZip: Scanner = async (node, limits, want) => {
       if (want?.has(name)) bodies.set(name, body);
     }
     return { members, bodies };
+  } catch (e) {
+    // A field pointing past its buffer is a corrupt archive, not a reprod bug.
+    if (e instanceof RangeError) throw malformed(`zip structure is corrupt: ${e.message}`, e);
+    throw e;
   } finally {
     await ra.close();
   }
