@@ -236,22 +236,40 @@ async function compareArchive(scanA: Scanner, scanB: Scanner, a: Node, b: Node, 
     }
   }
   if (want.size === 0) return;
-  // Bodies the scan did not keep are read again (only those; a tar stops after the last one).
-  const fetch = new Set([...want].slice(0, Math.max(ctx.limits.maxDifferences - ctx.diffs.length, 1)));
-  await refetch(scanA, a, fetch, bodiesA, ctx.limits);
-  await refetch(scanB, b, fetch, bodiesB, ctx.limits);
-  for (const name of want) {
-    const x = bodiesA.get(name);
-    const y = bodiesB.get(name);
+  // Past the difference limit, differing members are only counted (add() drops them).
+  const names = [...want];
+  const fetchable = names.slice(0, Math.max(ctx.limits.maxDifferences - ctx.diffs.length, 1));
+  // Bodies the scan did not keep are read again, only those (a tar stops after the last one), in batches
+  // that fit maxBufferedBytes: many large differing members cost more reads, never more memory.
+  const fits = (n: string) => Math.max(mapA.get(n)!.size, mapB.get(n)!.size) <= ctx.limits.maxMemberBytes;
+  for (let i = 0; i < fetchable.length; ) {
+    const batch = new Set<string>();
+    let bytes = 0;
+    for (; i < fetchable.length; i++) {
+      const n = fetchable[i]!;
+      const size = fits(n) && !(bodiesA.has(n) && bodiesB.has(n)) ? mapA.get(n)!.size + mapB.get(n)!.size : 0;
+      if (batch.size > 0 && bytes + size > ctx.limits.maxBufferedBytes) break;
+      batch.add(n);
+      bytes += size;
+    }
+    await refetch(scanA, a, batch, bodiesA, ctx.limits);
+    await refetch(scanB, b, batch, bodiesB, ctx.limits);
+    for (const name of batch) await descend(name);
+  }
+  for (const name of names.slice(fetchable.length)) await descend(name, false);
+
+  async function descend(name: string, open = true): Promise<void> {
+    const x = open ? bodiesA.get(name) : undefined;
+    const y = open ? bodiesB.get(name) : undefined;
+    bodiesA.delete(name);
+    bodiesB.delete(name);
     const ma = mapA.get(name)!;
     const mb = mapB.get(name)!;
     if (!x || !y) {
-      if (fetch.has(name)) ctx.omitted.push(`${[...path, name].join(' → ')}: over ${ctx.limits.maxMemberBytes} bytes, compared by digest only`);
+      if (open && !fits(name)) ctx.omitted.push(`${[...path, name].join(' → ')}: over ${ctx.limits.maxMemberBytes} bytes, compared by digest only`);
       add(ctx, { path: [...path, name], kind: 'content', causes: [cause('unknown', 'content differs (not buffered: size or difference limit)')], details: { sha256: [ma.sha256, mb.sha256], sizes: [ma.size, mb.size] } });
-      continue;
+      return;
     }
-    bodiesA.delete(name);
-    bodiesB.delete(name);
     await compareNodes(bufferNode(x), bufferNode(y), [...path, name], depth + 1, ctx);
   }
 }

@@ -74,6 +74,8 @@ export interface DiffLimits {
   maxRatio: number;
   /** A differing member larger than this is not buffered: reported by digest and size only. */
   maxMemberBytes: number;
+  /** Bodies of differing members held at once per archive; past it they are read again and compared in batches. */
+  maxBufferedBytes: number;
   /** Differences recorded before the report is truncated. */
   maxDifferences: number;
   /** Bytes of one unified diff kept in the report. */
@@ -86,6 +88,7 @@ export const DEFAULT_LIMITS: DiffLimits = {
   maxDecompressedBytes: 8 * 1024 ** 3,
   maxRatio: 1000,
   maxMemberBytes: 64 * 1024 ** 2,
+  maxBufferedBytes: 256 * 1024 ** 2,
   maxDifferences: 10_000,
   maxUnifiedDiffBytes: 64 * 1024,
 };

@@ -34,13 +34,16 @@ interface Side {
   scratch?: Buffer;
   /** Largest member body held in memory while compared. */
   cap: number;
+  /** Bytes of differing bodies kept so far (both sides) and the most allowed (limits.maxBufferedBytes). */
+  kept: { bytes: number; max: number };
   done: boolean;
 }
 
 export async function scanTarPair(a: Node, b: Node, limits: DiffLimits, progress?: (members: number) => void): Promise<PairScan> {
   // Members up to `cap` are held in memory while compared; larger ones are hashed, and read again if they differ.
   const cap = Math.min(limits.maxMemberBytes, PENDING_BYTES / 2);
-  const side = (n: Node): Side => ({ r: new TarReader(n.source(), limits), members: [], byName: new Map(), pending: new Map(), bodies: new Map(), cap, done: false });
+  const kept = { bytes: 0, max: limits.maxBufferedBytes };
+  const side = (n: Node): Side => ({ r: new TarReader(n.source(), limits), members: [], byName: new Map(), pending: new Map(), bodies: new Map(), cap, kept, done: false });
   const sides = [side(a), side(b)] as const;
   const ring = new Ring(PENDING_BYTES);
   const differ = new Set<string>();
@@ -117,8 +120,8 @@ async function compareWithKept(m: Member, me: Side, them: Side, theirs: Buffer, 
   }
   m.sha256 = sha256(own);
   differ.add(m.name);
-  me.bodies.set(m.name, own);
-  them.bodies.set(m.name, Buffer.from(theirs));
+  keep(me, m.name, own, false);
+  keep(them, m.name, theirs, true);
 }
 
 /** The other body is gone (or sizes differ): digests decide; our body is kept if it differs. */
@@ -137,6 +140,13 @@ async function compareByDigest(m: Member, me: Side, them: Side, theirs: Buffer |
   }
   if (m.sha256 === other.sha256) return;
   differ.add(m.name);
-  if (own) me.bodies.set(m.name, Buffer.from(own));
-  if (theirs) them.bodies.set(m.name, Buffer.from(theirs));
+  if (own) keep(me, m.name, own, true);
+  if (theirs) keep(them, m.name, theirs, true);
+}
+
+/** A differing body for later (copied out of the arena or scratch, which are reused), within the budget; else it is read again. */
+function keep(s: Side, name: string, body: Buffer, copy: boolean): void {
+  if (s.kept.bytes + body.length > s.kept.max) return;
+  s.kept.bytes += body.length;
+  s.bodies.set(name, copy ? Buffer.from(body) : body);
 }

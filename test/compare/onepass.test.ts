@@ -68,6 +68,21 @@ test('a member larger than the in-memory cap that differs is read again and diff
   assert.deepEqual((r.differences[0]!.details as { ranges: { offset: number }[] }).ranges.map((x) => x.offset), [4_500_000]);
 });
 
+test('differing bodies past maxBufferedBytes are compared in batches, each read again: all found, memory bounded', async () => {
+  const names = Array.from({ length: 12 }, (_, i) => `b/m${i}.bin`);
+  const side = (s: string) => tarBuffer(names.map((name) => {
+    const body = bytes(name, 40_000);
+    if (s === 'b') for (let k = 0; k < 8; k++) body[20_000 + k]! ^= 0xff;
+    return { name, body };
+  }));
+  const [pa, pb] = await files(gzipSync(await side('a')), gzipSync(await side('b')), 'batches.tgz');
+  for (const maxBufferedBytes of [100_000, 256 * 1024 ** 2]) {
+    const r = await diffFiles(pa, pb, { limits: { maxBufferedBytes } });
+    assert.deepEqual(contentPaths(r), [...names].sort(), String(maxBufferedBytes));
+    for (const d of r.differences) assert.deepEqual((d.details as { ranges: { offset: number }[] }).ranges.map((x) => x.offset), [20_000]);
+  }
+});
+
 test('same name, other size or other type; duplicate names keep their own identity', async () => {
   const a = await tarBuffer([
     { name: 'grow.txt', body: 'short\n' },
