@@ -22,8 +22,10 @@ export interface PairScan {
   bodies: [Map<string, Buffer>, Map<string, Buffer>];
 }
 
-/** Arena for bodies whose counterpart is not read yet (shared by both sides). */
-const PENDING_BYTES = 4 * 1024 * 1024;
+/** Arena for bodies whose counterpart is not read yet (shared by both sides; holds members up to half its size). */
+const PENDING_BYTES = 2 * 1024 * 1024;
+/** Members up to this size are held in memory while compared; larger ones are hashed, and read again if they differ. */
+const HELD_BYTES = 4 * 1024 * 1024;
 
 interface Side {
   r: TarReader;
@@ -40,8 +42,7 @@ interface Side {
 }
 
 export async function scanTarPair(a: Node, b: Node, limits: DiffLimits, progress?: (members: number) => void): Promise<PairScan> {
-  // Members up to `cap` are held in memory while compared; larger ones are hashed, and read again if they differ.
-  const cap = Math.min(limits.maxMemberBytes, PENDING_BYTES / 2);
+  const cap = Math.min(limits.maxMemberBytes, HELD_BYTES);
   const kept = { bytes: 0, max: limits.maxBufferedBytes };
   const side = (n: Node): Side => ({ r: new TarReader(n.source(), limits), members: [], byName: new Map(), pending: new Map(), bodies: new Map(), cap, kept, done: false });
   const sides = [side(a), side(b)] as const;

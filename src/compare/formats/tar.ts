@@ -102,11 +102,11 @@ export class TarReader {
     if (!Number.isSafeInteger(size) || size < 0) throw malformed(`malformed tar: bad pax size for ${name}`);
     if (++this.#count > this.#limits.maxMembers) throw limitError(`tar has more than ${this.#limits.maxMembers} members`, { limit: this.#limits.maxMembers });
     const meta: Member['meta'] = {
-      mode: `0${(num(h, 100, 8) & 0o7777).toString(8)}`,
+      mode: modeString(num(h, 100, 8) & 0o7777),
       uid: fields.uid !== undefined ? Number(fields.uid) : num(h, 108, 8),
       gid: fields.gid !== undefined ? Number(fields.gid) : num(h, 116, 8),
-      uname: fields.uname ?? cstr(h, 265, 32),
-      gname: fields.gname ?? cstr(h, 297, 32),
+      uname: intern(fields.uname ?? cstr(h, 265, 32)),
+      gname: intern(fields.gname ?? cstr(h, 297, 32)),
       mtime: fields.mtime !== undefined ? Math.floor(Number(fields.mtime)) : num(h, 136, 12),
     };
     if (linkname) meta.linkname = linkname;
@@ -201,6 +201,21 @@ export class TarReader {
     this.#padding = (512 - (size % 512)) % 512;
     return this.body(size);
   }
+}
+
+/** Modes and owner names repeat across members: one string each instead of one per member (heap per member). */
+const MODES = new Map<number, string>();
+function modeString(mode: number): string {
+  let s = MODES.get(mode);
+  if (s === undefined) MODES.set(mode, (s = `0${mode.toString(8)}`));
+  return s;
+}
+const NAMES = new Map<string, string>();
+function intern(s: string): string {
+  const known = NAMES.get(s);
+  if (known !== undefined) return known;
+  if (NAMES.size < 1024) NAMES.set(s, s);
+  return s;
 }
 
 function isZero(h: Buffer): boolean {
