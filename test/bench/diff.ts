@@ -4,7 +4,8 @@
  * 60 KiB files, 20 ELF binaries of this machine, 4 more), 6 members differing by
  * planted causes. Two variants: identical metadata, and unsorted order + uid 1000
  * + current mtimes. Prints wall time and peak RSS of each tool (GNU time) and
- * the ratios, and checks both found the same differing members.
+ * the ratios, checks both found the same differing members, and ends with a
+ * side-by-side table against the goals of issue 5.
  *
  * Env: BENCH_DIFF_DIR keeps the generated pair in that directory and reuses it on the next run;
  * BENCH_DIFF_RUNS reprod runs per variant (default 3, the median is reported); BENCH_DIFF_DIFFOSCOPE=0
@@ -183,29 +184,41 @@ async function main(): Promise<void> {
     // Warm Node's compile cache once, as any earlier reprod command on the machine would have.
     execFileSync(REPROD, ['diff', '--help'], { stdio: 'ignore' });
     const expected = new Set(['pkg/doc/t0100.txt', 'pkg/doc/t0200.txt', 'pkg/data/r0400.bin', 'pkg/bin/hello', 'pkg/package.json', 'pkg/BUILDINFO']);
+    const rows: string[][] = [];
     for (const variant of ['b-same-meta', 'b-meta']) {
       const b = join(dir, `${variant}.tar.gz`);
       const rOut = join(dir, `${variant}.reprod.json`);
-      // reprod is cheap to repeat: the median of 3 runs (peak RSS: the largest) damps other load on the machine.
+      // reprod is cheap to repeat: the median of the runs (peak RSS: the largest) damps other load on the machine.
       const runs: Run[] = [];
       for (let i = 0; i < runsPer; i++) runs.push(await timed(REPROD, ['diff', join(dir, 'a.tar.gz'), b, '--format', 'json', '--max-report-bytes', String(64 * 1024 * 1024), '-o', rOut], 600));
       const r: Run = { seconds: runs.map((x) => x.seconds).sort((x, y) => x - y)[Math.floor(runs.length / 2)]!, maxRssMb: Math.max(...runs.map((x) => x.maxRssMb)), code: runs[0]!.code };
       const rj = JSON.parse(await readFile(rOut, 'utf8')) as { differences: { path: string[]; kind: string; causes: { cause: string }[] }[]; summary: unknown };
       const rm1 = reprodMembers(rj);
-      console.log(`[${variant}] reprod diff: ${r.seconds.toFixed(2)} s (median of ${runs.map((x) => x.seconds.toFixed(2)).join(', ')}), peak RSS ${r.maxRssMb.toFixed(0)} MB, exit ${r.code}`);
+      console.log(`[${variant}] reprod diff: ${r.seconds.toFixed(2)} s (median of ${runs.map((x) => x.seconds.toFixed(2)).join(', ')}), peak RSS ${r.maxRssMb.toFixed(0)} MB (largest of ${runs.map((x) => x.maxRssMb.toFixed(0)).join(', ')}), exit ${r.code}`);
       console.log(`  differing members: ${[...rm1].sort().join(', ')}`);
       console.log(`  causes: ${JSON.stringify(rj.summary)}`);
       console.log(`  planted found: ${[...expected].every((e) => rm1.has(e)) ? 'all 6' : `MISSING ${[...expected].filter((e) => !rm1.has(e)).join(', ')}`}`);
-      if (!withDiffoscope || !existsSync('/usr/bin/diffoscope')) continue;
+      const row = [variant, r.seconds.toFixed(2), r.maxRssMb.toFixed(0)];
+      if (!withDiffoscope || !existsSync('/usr/bin/diffoscope')) {
+        rows.push([...row, '-', '-', '-', '-', '-']);
+        continue;
+      }
       const dOut = join(dir, `${variant}.diffoscope.json`);
-      const d = await timed('/usr/bin/diffoscope', ['--json', dOut, join(dir, 'a.tar.gz'), b], 900);
+      const d = await timed('/usr/bin/diffoscope', ['--json', dOut, join(dir, 'a.tar.gz'), b], 1800);
       const dm = existsSync(dOut) ? diffoscopeMembers(JSON.parse(await readFile(dOut, 'utf8'))) : new Set<string>();
       console.log(`[${variant}] diffoscope:  ${d.seconds.toFixed(2)} s, peak RSS ${d.maxRssMb.toFixed(0)} MB, exit ${d.code}`);
       console.log(`  differing members: ${[...dm].sort().join(', ')}`);
       const same = dm.size === rm1.size && [...dm].every((x) => rm1.has(x));
       console.log(`  same differing members: ${same ? 'yes' : 'NO'}`);
       console.log(`  => reprod is ${(d.seconds / r.seconds).toFixed(1)}x faster, memory ratio reprod/diffoscope ${(r.maxRssMb / d.maxRssMb).toFixed(2)}\n`);
+      rows.push([...row, d.seconds.toFixed(1), d.maxRssMb.toFixed(0), `${(d.seconds / r.seconds).toFixed(1)}x`, (r.maxRssMb / d.maxRssMb).toFixed(2), same ? `yes (${dm.size})` : 'NO']);
     }
+    // Side by side, with the goals of issue 5: at least 20x faster, no more memory, the same leaves.
+    const head = ['variant', 'reprod s', 'reprod MB', 'diffoscope s', 'diffoscope MB', 'speed-up', 'RSS ratio', 'same leaves'];
+    const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(width[i]!)).join('  '));
+    const met = rows.every((r) => r[5] !== '-' && Number.parseFloat(r[5]!) >= 20 && Number(r[6]) <= 1 && r[7]!.startsWith('yes'));
+    if (rows.every((r) => r[5] !== '-')) console.log(`goals (>= 20x, RSS <= diffoscope, same leaves, both variants): ${met ? 'met' : 'NOT met'}`);
   } finally {
     if (!keep) await rm(dir, { recursive: true, force: true });
   }
