@@ -22,8 +22,13 @@ import { isReprodError, type ErrorCode } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log/logger.ts';
 import { generateKeyFiles } from '../../src/publish/index.ts';
 import type { BuildPlan } from '../../src/plan/types.ts';
+import { makeGitRepo } from '../../fixtures/repo.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { Daemon } from '../../src/daemon/daemon.ts';
+import type { Job } from '../../src/store/types.ts';
+import { waitFor } from '../support/daemon.ts';
 import { builderImageId, labelledContainers, testDocker, testPlan } from '../support/docker.ts';
-import { Canary, Workspace } from './harness.ts';
+import { Canary, sha256, signedContainerAttestation, signedStatements, Workspace } from './harness.ts';
 
 let docker: Docker;
 let root: string;
@@ -51,7 +56,7 @@ before(async () => {
   await canary.arm();
   process.env.REPROD_API_TOKEN = canary.secret;
   process.env.REPROD_HOSTILE_SECRET = canary.secret;
-  ws = new Workspace(root, [join(root, 'jobs')]);
+  ws = new Workspace(root, [join(root, 'jobs'), join(root, 'daemon'), join(root, 'project')]);
   await ws.snapshot();
   server = createServer((s) => {
     connections += 1;
@@ -244,6 +249,88 @@ describe('hostile builds (real containers, in parallel)', { concurrency: true },
     assert.equal(result['block-devices'], '0');
     const allowed = new Set(['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty', '/dev/console', '/dev/ptmx', '/dev/pts/ptmx']);
     for (const c of result.chars!.trim().split(' ')) assert.ok(allowed.has(c), `unexpected device ${c}`);
+  });
+});
+
+describe('hostile builds through the daemon (real pipeline, signed attestations)', () => {
+  it('each ends as an error verdict with its code, signed FAILED; the probes reproduce; the daemon keeps serving', { timeout: 300_000 }, async () => {
+    const dir = join(root, 'daemon');
+    const project = join(root, 'project');
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, 'README'), 'hostile builds\n');
+    const repo = await makeGitRepo(project, join(dir, 'repo'));
+    const upstream = await generateKeyFiles(join(dir, 'keys', 'upstream'));
+    const reprod = await generateKeyFiles(join(dir, 'keys', 'reprod'));
+    const dataDir = join(dir, 'data');
+    await writeFile(
+      join(dir, 'reprod.yaml'),
+      JSON.stringify({
+        dataDir,
+        docker: { fetchNetwork: 'none' },
+        limits: { timeoutSeconds: 15, memoryMb: 96, pids: 64, logBytes: 262144, scratchBytes: 33554432, outputBytes: 1048576 },
+        trust: { keys: [{ id: 'upstream', path: upstream.publicPath }], allowFileSources: true },
+        signing: { key: reprod.privatePath },
+        // The API token comes from REPROD_API_TOKEN (the canary secret, set above): builds must never see it.
+        daemon: { concurrency: 2, claimPollMs: 100, maxAttempts: 1, feeds: [], api: { port: 0 } },
+      }),
+    );
+    const image = await builderImageId();
+    const cases: { name: string; cmd: string; expect: { outcome: string; code?: string }; output?: string }[] = [
+      { name: 'fork-bomb', cmd: 'b() { b | b & }; b; sleep 30', expect: { outcome: 'error', code: 'BUILD_TIMEOUT|BUILD_FAILED' } },
+      { name: 'endless', cmd: 'sleep 1000', expect: { outcome: 'error', code: 'BUILD_TIMEOUT' } },
+      { name: 'log-flood', cmd: 'yes flood >&2', expect: { outcome: 'error', code: 'BUILD_LOG_LIMIT' } },
+      { name: 'disk-fill', cmd: 'head -c 1000000000 /dev/zero > fill', expect: { outcome: 'error', code: 'BUILD_SCRATCH_LIMIT' } },
+      { name: 'memory-hog', cmd: 'head -c 1000000000 /dev/zero | tail > /dev/null', expect: { outcome: 'error', code: 'BUILD_OOM|BUILD_FAILED' } },
+      {
+        name: 'network-probe',
+        cmd: `(getent hosts ${mirror?.host ?? 'deb.invalid'} >/dev/null && echo dns) ; (timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}' && echo tcp) ; echo done`,
+        output: 'done\n',
+        expect: { outcome: 'reproduced' },
+      },
+    ];
+    const ws2 = new Workspace(dir, [dataDir]);
+    await ws2.snapshot();
+    const before = connections;
+    const daemon = await Daemon.start({ loaded: loadConfig(join(dir, 'reprod.yaml')), logger: silentLogger });
+    try {
+      const ids: string[] = [];
+      for (const c of cases) {
+        const bytes = await signedContainerAttestation(upstream.privatePath, {
+          repo: repo.url,
+          commit: repo.commit,
+          image,
+          command: ['bash', '-c', `(${c.cmd}) > out.txt`],
+          outputs: { [c.name]: 'out.txt' },
+          digests: { [c.name]: sha256(c.output ?? c.name) },
+        });
+        const res = await fetch(`${daemon.url}/v1/attestations`, { method: 'POST', body: bytes, headers: { authorization: `Bearer ${canary.secret}` } });
+        assert.equal(res.status, 201);
+        ids.push(((await res.json()) as { jobs: Job[] }).jobs[0]!.id);
+      }
+      const jobs = await waitFor('the hostile jobs to end', async () => {
+        assert.equal((await fetch(`${daemon.url}/healthz`)).status, 200, 'the daemon stopped answering');
+        const all = await Promise.all(ids.map(async (id) => ((await (await fetch(`${daemon.url}/v1/jobs/${id}`)).json()) as { job: Job }).job));
+        return all.every((j) => j.state === 'done' || j.state === 'error') ? all : undefined;
+      }, 280_000);
+      for (const [i, c] of cases.entries()) {
+        const j = jobs[i]!;
+        const error = (j.result as { error?: { code: string; message: string } } | undefined)?.error ?? j.error;
+        assert.equal(j.outcome, c.expect.outcome, `${c.name}: ${j.outcome} ${error?.code} ${error?.message}`);
+        if (c.expect.code) assert.match(error?.code ?? '', new RegExp(`^(${c.expect.code})$`), `${c.name}: ${error?.message}`);
+      }
+      assert.equal((await fetch(`${daemon.url}/healthz`)).status, 200);
+      assert.equal(connections - before, 0, 'a build reached the host');
+      // Signed verdicts: FAILED for every hostile build, PASSED only for the probe that found the network closed.
+      const signed = await signedStatements(join(dataDir, 'out'));
+      for (const [i, c] of cases.entries()) {
+        const vsa = signed.find((s) => s.result !== undefined && s.subjects.includes(sha256(c.output ?? c.name)));
+        assert.equal(vsa?.result, c.expect.outcome === 'reproduced' ? 'PASSED' : 'FAILED', `${c.name} (job ${jobs[i]!.id})`);
+      }
+    } finally {
+      await daemon.stop();
+    }
+    await canary.assertUntouched();
+    await ws2.assertNothingWrittenOutside();
   });
 });
 
