@@ -34,8 +34,8 @@ function bytes(seed: string, size: number): Buffer {
 }
 
 test('reversed order past the pending arena: every differing member found, by name, through gzip', async () => {
-  // 200 × 60 KiB: when the two reads meet halfway, 12 MiB wait for their counterpart, more than the
-  // 8 MiB arena holds, so bodies are dropped and read again.
+  // 200 × 60 KiB: when the two reads meet halfway, 12 MiB wait for their counterpart, far more than the
+  // pending arena holds, so bodies are dropped and read again.
   const names = Array.from({ length: 200 }, (_, i) => `d/m${String(i).padStart(3, '0')}.bin`);
   const odd = new Set(['d/m000.bin', 'd/m100.bin', 'd/m199.bin']);
   const entry = (name: string, side: 'a' | 'b'): TarEntry => {
