@@ -112,21 +112,28 @@ export class Archive {
   }
 
   async #indexText(suite: string, release: Release, entry: IndexFile): Promise<Buffer> {
+    // The Release also names the uncompressed file (Debian lists it though it serves only .xz/.gz):
+    // the decompressed text is checked against it and cached under it, so later runs skip xz.
+    const plain = entry.path.endsWith('.xz') || entry.path.endsWith('.gz') ? release.files.get(entry.path.slice(0, -3)) : undefined;
+    if (plain) {
+      const text = await this.#cached(plain.sha256);
+      if (text) return text;
+    }
     const dir = entry.path.slice(0, entry.path.lastIndexOf('/') + 1);
     const byHash = `dists/${suite}/${dir}by-hash/SHA256/${entry.sha256}`;
     let bytes = await this.#cached(entry.sha256);
     // by-hash avoids reading a file the mirror replaced after we fetched InRelease
     if (!bytes && release.acquireByHash) bytes = await this.#get(byHash, MAX_INDEX_BYTES, true);
     bytes ??= await this.#get(`dists/${suite}/${entry.path}`, MAX_INDEX_BYTES);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (bytes.length !== entry.size || sha256 !== entry.sha256) {
-      throw new ReprodError('INDEX_HASH_MISMATCH', `${entry.path} of ${suite} is not the file the signed Release names`, {
-        details: { path: entry.path, expected: { size: entry.size, sha256: entry.sha256 }, got: { size: bytes.length, sha256 } },
-        retryable: true,
-      });
+    checkDigest(bytes, entry, suite);
+    const text = await decompress(bytes, entry.path);
+    if (plain) {
+      checkDigest(text, plain, suite);
+      await this.#keep(plain.sha256, text);
+    } else {
+      await this.#keep(entry.sha256, bytes);
     }
-    await this.#keep(entry.sha256, bytes);
-    return decompress(bytes, entry.path);
+    return text;
   }
 
   async #cached(sha256: string): Promise<Buffer | undefined> {
@@ -220,6 +227,16 @@ export class Archive {
       chunks.push(Buffer.from(chunk as Uint8Array));
     }
     return Buffer.concat(chunks);
+  }
+}
+
+function checkDigest(bytes: Buffer, entry: IndexFile, suite: string): void {
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (bytes.length !== entry.size || sha256 !== entry.sha256) {
+    throw new ReprodError('INDEX_HASH_MISMATCH', `${entry.path} of ${suite} is not the file the signed Release names`, {
+      details: { path: entry.path, expected: { size: entry.size, sha256: entry.sha256 }, got: { size: bytes.length, sha256 } },
+      retryable: true,
+    });
   }
 }
 
