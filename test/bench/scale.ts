@@ -2,7 +2,9 @@
  * npm run bench:scale — scale-out on one PostgreSQL, measured side by side:
  *  1. 1, 2 and 4 worker processes draining 2,000 no-op jobs through the real
  *     claim → lease → fenced complete/publish path (no Docker): jobs/s and ratio;
- *  2. the same with 20 real container builds (needs a builder image: the
+ *     then the same through real `reprod daemon` processes (no-op runner: the
+ *     daemon's worker pool, fenced complete and publisher, no build);
+ *  2. the worker processes with 20 real container builds (needs a builder image: the
  *     foundation's test/support/docker.ts, or REPROD_SCALE_IMAGE=<image id>);
  *  3. claim latency with 100,000 jobs queued, beside 1,000 queued and a bare
  *     `SELECT 1` round trip (what a claim costs at least).
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import { startPostgres, type TestPostgres } from '../support/postgres.ts';
+import { drainDaemons } from '../scale/bench-daemons.ts';
 import { outDir, published, spawnWorker, submitJobs } from '../scale/cluster.ts';
 
 const TRIVIAL_JOBS = Number(process.env.BENCH_TRIVIAL_JOBS ?? 2000);
@@ -114,6 +117,11 @@ try {
   for (const n of WORKERS) {
     trivial.push(await drain(server, TRIVIAL_JOBS, n, 'noop'));
     console.log(`  trivial  ${String(n).padStart(2)} worker(s): ${TRIVIAL_JOBS} jobs, ${trivial.at(-1)!.toFixed(0)} jobs/s (x${(trivial.at(-1)! / trivial[0]!).toFixed(2)} vs 1 worker)`);
+  }
+  const daemons: number[] = [];
+  for (const n of WORKERS) {
+    daemons.push(await drainDaemons(server, TRIVIAL_JOBS, n));
+    console.log(`  daemons  ${String(n).padStart(2)} daemon(s):  ${TRIVIAL_JOBS} jobs, ${daemons.at(-1)!.toFixed(0)} jobs/s (x${(daemons.at(-1)! / daemons[0]!).toFixed(2)} vs 1 daemon; real reprod daemon processes, no-op runner, 4 slots each)`);
   }
   const image = await builderImage().catch((e: unknown) => {
     console.log(`  container builds skipped: no builder image (${(e as Error).message})`);
