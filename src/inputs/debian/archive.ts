@@ -4,21 +4,18 @@
  * Release) → the .deb and .dsc digests those indices list. Nothing is trusted
  * before its parent has vouched for it.
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { ReprodError } from '../../errors.ts';
 import { parseDeb822, verifyClearsigned, type Paragraph } from './deb822.ts';
+import { decompress } from './decompress.ts';
 import { binariesOf, sourcePackageOf, type BinaryPackage, type SourcePackage } from './packages.ts';
 import { checkRelease, indexEntry, parseRelease, type IndexFile, type Release } from './release.ts';
 
 export const MAX_RELEASE_BYTES = 16 * 1024 * 1024;
 /** Compressed index files (bookworm main amd64 Packages.xz is about 9 MB). */
 export const MAX_INDEX_BYTES = 256 * 1024 * 1024;
-/** Decompressed index text. */
-export const MAX_INDEX_TEXT_BYTES = 512 * 1024 * 1024;
 export const ARCHIVE_REQUEST_TIMEOUT_MS = 120_000;
 /** A verified Release is fetched again after this long (a daemon must see new versions and a passing Valid-Until). */
 export const RELEASE_MAX_AGE_MS = 5 * 60 * 1000;
@@ -257,39 +254,4 @@ export function paragraphsMentioning(text: Buffer, word: string): Paragraph[] {
     i = text.indexOf(word, end);
   }
   return out;
-}
-
-async function decompress(bytes: Buffer, path: string): Promise<Buffer> {
-  try {
-    if (path.endsWith('.gz')) return gunzipSync(bytes, { maxOutputLength: MAX_INDEX_TEXT_BYTES });
-    if (path.endsWith('.xz')) return await unxz(bytes);
-    return bytes;
-  } catch (e) {
-    if (e instanceof ReprodError) throw e;
-    throw new ReprodError('INDEX_INVALID', `${path} does not decompress: ${(e as Error).message}`, { cause: e });
-  }
-}
-
-function unxz(bytes: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('xz', ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let n = 0;
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > MAX_INDEX_TEXT_BYTES) {
-        child.kill();
-        reject(new ReprodError('INDEX_INVALID', `index text is over ${MAX_INDEX_TEXT_BYTES} bytes`));
-      } else chunks.push(c);
-    });
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', (e) => reject(new ReprodError('SETUP_FAILED', 'cannot run xz (install xz-utils)', { cause: e })));
-    child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(chunks));
-      else reject(new ReprodError('INDEX_INVALID', `xz: ${stderr.trim() || `exit ${code}`}`));
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(bytes);
-  });
 }
