@@ -39,17 +39,24 @@ export function faketimeStart(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
 }
 
+/**
+ * libfaketime would also shift the times stat() reports: files unpacked before the
+ * faked start then look older than SOURCE_DATE_EPOCH and escape dpkg-deb's mtime
+ * clamp. Only the clock is faked.
+ */
+const REAL_FILE_TIMES = ['env', 'NO_FAKE_STAT=1'];
+
 /** The argv prefix that runs a command under the plan's clock (libfaketime; the clock keeps running from the start time). */
 export function clockCommand(clock: Clock, p: DebianParameters, sourceDateEpoch: number): string[] {
   switch (clock) {
     case 'real':
       return [];
     case 'source-date-epoch':
-      return ['faketime', '-f', `@${faketimeStart(sourceDateEpoch)}`];
+      return [...REAL_FILE_TIMES, 'faketime', '-f', `@${faketimeStart(sourceDateEpoch)}`];
     case 'build-date': {
       const date = p.buildinfo?.buildDate;
       if (!date) throw invalid('clock build-date needs a buildinfo with a Build-Date');
-      return ['faketime', '-f', `@${faketimeStart(Math.floor(Date.parse(date) / 1000))}`];
+      return [...REAL_FILE_TIMES, 'faketime', '-f', `@${faketimeStart(Math.floor(Date.parse(date) / 1000))}`];
     }
   }
 }

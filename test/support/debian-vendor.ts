@@ -62,7 +62,7 @@ export function vendorBuild(docker: Docker): Promise<VendorBuild> {
 async function build(docker: Docker): Promise<VendorBuild> {
   const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
   const imageId = await builderImageId();
-  const key = createHash('sha256').update(`${await treeHash(FIXTURE_DIR)}|${imageId}|${VENDOR_DATE}|${arch}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(`v2|${await treeHash(FIXTURE_DIR)}|${imageId}|${VENDOR_DATE}|${arch}`).digest('hex').slice(0, 16);
   const dir = join(tmpdir(), `reprod-debian-vendor-${key}`);
   const names: Omit<VendorBuild, 'dir' | 'arch'> = {
     dsc: `${SOURCE}_${VERSION}.dsc`,
@@ -92,6 +92,8 @@ async function build(docker: Docker): Promise<VendorBuild> {
         DEB_BUILD_OPTIONS: 'parallel=1',
         LD_PRELOAD: '/opt/faketime/libfaketime.so.1',
         FAKETIME: `@${VENDOR_DATE}`,
+        // Only the clock is faked, not the file times stat() reports (as a buildd with a real 2024 clock).
+        NO_FAKE_STAT: '1',
       },
       fetch: [],
       pinned: [],
