@@ -11,6 +11,7 @@ export const REBUILDER_BY_BUILD_TYPE: Readonly<Record<string, string>> = {
   'https://reprod.dev/buildtypes/container/v1': 'container',
   'https://github.com/npm/cli/gha/v2': 'npm',
   'https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1': 'npm',
+  'https://reprod.dev/buildtypes/debian/v1': 'debian',
 };
 
 /** Debian architectures named in artifact file names (pkg_1.0_arm64.deb, …-linux-arm64.tar.gz). */

@@ -39,3 +39,10 @@ test('the image recipe pins name=version, adds faketime, and its hash follows th
   assert.equal(a.hash, debianRecipe('bookworm', [...pins].reverse()).hash);
   assert.notEqual(a.hash, debianRecipe('bookworm', ['make=4.3-4', 'bash=5.2.15-2+b13']).hash);
 });
+
+test('daemon labels: Debian jobs need the debian rebuilder on the build architecture', async () => {
+  const { jobRequirements } = await import('../../src/daemon/labels.ts');
+  const { DEBIAN_BUILD_TYPE } = await import('../../src/inputs/debian/claim.ts');
+  const claim = { statementType: 'debian', predicateType: 'debian:buildinfo', subjects: [], buildType: DEBIAN_BUILD_TYPE, builderId: 'debian:buildinfo', externalParameters: { source: 'x', version: '1', architecture: 'arm64' }, resolvedDependencies: [] };
+  assert.deepEqual(jobRequirements(claim, 'x-data_1_all.deb'), { rebuilder: 'debian', arch: 'arm64' });
+});
