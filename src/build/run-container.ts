@@ -44,16 +44,39 @@ interface DiskUsage {
   Containers?: { Id: string; SizeRw?: number }[] | null;
 }
 
+/** The engine answers one disk-usage query at a time; jobs of this process share it. */
+const dfInFlight = new WeakMap<Docker, { startedAt: number; result: Promise<DiskUsage> }>();
+
+/** `/system/df`, joining a query already running if it started at or after `since` (ms). */
+function systemDf(docker: Docker, since: number): Promise<DiskUsage> {
+  const running = dfInFlight.get(docker);
+  if (running && running.startedAt >= since) return running.result;
+  const startedAt = Date.now();
+  const result = (async () => {
+    // Wait out an older query: the engine refuses a second one while it runs.
+    if (running) await running.result.catch(() => undefined);
+    return (await docker.df()) as DiskUsage;
+  })();
+  const entry = { startedAt, result };
+  dfInFlight.set(docker, entry);
+  void result.finally(() => dfInFlight.get(docker) === entry && dfInFlight.delete(docker)).catch(() => undefined);
+  return result;
+}
+
 /**
  * Bytes a container has written: its writable layer plus the job volume, as the
  * engine counts them (works for a remote engine too; no host paths needed).
+ * `since`: only a measurement started at or after this time (ms) will do.
  */
-export async function diskUse(docker: Docker, containerId: string, volume: string): Promise<number> {
-  const df = (await docker.df()) as DiskUsage;
+export async function diskUse(docker: Docker, containerId: string, volume: string, since = 0): Promise<number> {
+  const df = await systemDf(docker, since);
   const vol = df.Volumes?.find((v) => v.Name === volume)?.UsageData?.Size ?? 0;
   const rw = df.Containers?.find((c) => c.Id === containerId)?.SizeRw ?? 0;
   return Math.max(0, vol) + Math.max(0, rw);
 }
+
+/** Attempts of the measurement taken when a container ends (another process may hold the engine's df). */
+const FINAL_MEASURE_ATTEMPTS = 20;
 
 export async function runContainer(docker: Docker, spec: ContainerCreateOptions, opts: RunOptions): Promise<RunResult> {
   const container = await docker.createContainer(spec);
@@ -80,17 +103,19 @@ export async function runContainer(docker: Docker, spec: ContainerCreateOptions,
   let scratchLimit = false;
   let diskBytes = 0;
   let measuring = false;
-  const measure = async (): Promise<void> => {
-    if (!opts.disk || measuring) return;
+  const measure = async (since = 0): Promise<boolean> => {
+    if (!opts.disk || measuring) return false;
     measuring = true;
     try {
-      diskBytes = Math.max(diskBytes, await diskUse(docker, container.id, opts.disk.volume));
+      diskBytes = Math.max(diskBytes, await diskUse(docker, container.id, opts.disk.volume, since));
       if (diskBytes > opts.disk.limitBytes && !scratchLimit) {
         scratchLimit = true;
         void kill();
       }
+      return true;
     } catch {
-      // The engine answering slowly or not at all is seen elsewhere; the next tick retries.
+      // The engine busy or slow: the next tick measures again.
+      return false;
     } finally {
       measuring = false;
     }
@@ -117,8 +142,12 @@ export async function runContainer(docker: Docker, spec: ContainerCreateOptions,
   }
   if (opts.disk) {
     // What it wrote between the last tick and its end counts too (the stopped container still holds it).
-    while (measuring) await new Promise((r) => setTimeout(r, 20));
-    await measure();
+    const exitedAt = Date.now();
+    for (let i = 0; i < FINAL_MEASURE_ATTEMPTS; i++) {
+      while (measuring) await new Promise((r) => setTimeout(r, 20));
+      if (await measure(exitedAt)) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     // The file-size limit stops a single file exactly at the cap.
     if (diskBytes >= opts.disk.limitBytes) scratchLimit = true;
   }
