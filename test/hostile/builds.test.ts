@@ -165,7 +165,8 @@ describe('hostile builds (real containers, in parallel)', { concurrency: true },
   });
 
   it('memory hog: killed (BUILD_OOM)', async () => {
-    const e = await fails(await testPlan({ build: [{ name: 'hog', run: ['sh', '-c', 'head -c 1000000000 /dev/zero | tail > /dev/null'] }], limits: { memoryBytes: 64 * 1024 * 1024 } }), ['BUILD_OOM', 'BUILD_FAILED']);
+    // A gigabyte at once (zeroed, so every page is touched).
+    const e = await fails(await testPlan({ build: [{ name: 'hog', run: ['python3', '-c', 'b = bytearray(1 << 30)'] }], limits: { memoryBytes: 64 * 1024 * 1024 } }), ['BUILD_OOM', 'BUILD_FAILED']);
     // cgroup v1 flags the container OOMKilled; if not, the step still dies by SIGKILL (137).
     if (e.code === 'BUILD_FAILED') assert.equal(e.details?.exitCode, 137);
   });
@@ -267,7 +268,7 @@ describe('hostile builds through the daemon (real pipeline, signed attestations)
       JSON.stringify({
         dataDir,
         docker: { fetchNetwork: 'none' },
-        limits: { timeoutSeconds: 15, memoryMb: 96, pids: 64, logBytes: 262144, scratchBytes: 33554432, outputBytes: 1048576 },
+        limits: { timeoutSeconds: 10, memoryMb: 96, pids: 64, logBytes: 262144, scratchBytes: 33554432, outputBytes: 1048576 },
         trust: { keys: [{ id: 'upstream', path: upstream.publicPath }], allowFileSources: true },
         signing: { key: reprod.privatePath },
         // The API token comes from REPROD_API_TOKEN (the canary secret, set above): builds must never see it.
@@ -276,11 +277,11 @@ describe('hostile builds through the daemon (real pipeline, signed attestations)
     );
     const image = await builderImageId();
     const cases: { name: string; cmd: string; expect: { outcome: string; code?: string }; output?: string }[] = [
-      { name: 'fork-bomb', cmd: 'b() { b | b & }; b; sleep 30', expect: { outcome: 'error', code: 'BUILD_TIMEOUT|BUILD_FAILED' } },
+      { name: 'fork-bomb', cmd: 'b() { b | b & }; b; sleep 20', expect: { outcome: 'error', code: 'BUILD_TIMEOUT|BUILD_FAILED' } },
       { name: 'endless', cmd: 'sleep 1000', expect: { outcome: 'error', code: 'BUILD_TIMEOUT' } },
       { name: 'log-flood', cmd: 'yes flood >&2', expect: { outcome: 'error', code: 'BUILD_LOG_LIMIT' } },
       { name: 'disk-fill', cmd: 'head -c 1000000000 /dev/zero > fill', expect: { outcome: 'error', code: 'BUILD_SCRATCH_LIMIT' } },
-      { name: 'memory-hog', cmd: 'head -c 1000000000 /dev/zero | tail > /dev/null', expect: { outcome: 'error', code: 'BUILD_OOM|BUILD_FAILED' } },
+      { name: 'memory-hog', cmd: 'python3 -c "b = bytearray(1 << 30)"', expect: { outcome: 'error', code: 'BUILD_OOM|BUILD_FAILED' } },
       {
         name: 'network-probe',
         cmd: `(getent hosts ${mirror?.host ?? 'deb.invalid'} >/dev/null && echo dns) ; (timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}' && echo tcp) ; echo done`,
