@@ -147,6 +147,19 @@ test('ar/.deb: control.tar.zst and data.tar.xz opened; the differing data member
   assert.deepEqual(ar.differences.map((d) => d.path[1]), ['m1']);
 });
 
+test('ar/.deb with control.tar.gz and data.tar.gz (dpkg-deb -Zgzip): ar member mtimes and the data member found', async () => {
+  const control = gzipSync(await tarBuffer([{ name: './control', body: 'Package: x\nVersion: 1\n' }]));
+  const dataA = gzipSync(await tarBuffer([{ name: './usr/share/x/stamp', body: 'built 2024-01-01 10:00:00\n' }]));
+  const dataB = gzipSync(await tarBuffer([{ name: './usr/share/x/stamp', body: 'built 2025-03-04 11:12:13\n' }]));
+  const deb = (d: Buffer, mtime: number) => arBuffer([{ name: 'debian-binary', body: Buffer.from('2.0\n'), mtime }, { name: 'control.tar.gz', body: control, mtime }, { name: 'data.tar.gz', body: d, mtime }]);
+  const [pa, pb] = await pair(deb(dataA, 1_700_000_000), deb(dataB, 1_760_000_000), 'x_1_all.deb');
+  const r = await diffFiles(pa, pb);
+  const content = r.differences.filter((d) => d.kind === 'content');
+  assert.deepEqual(content.map((d) => d.path), [['x_1_all.deb', 'data.tar.gz', 'data.tar', './usr/share/x/stamp']]);
+  assert.ok(content[0]!.causes.some((c) => c.cause === 'embedded-timestamp'));
+  assert.ok(r.differences.some((d) => d.kind === 'metadata' && d.causes.some((c) => c.cause === 'archive-mtime')), 'ar member mtimes');
+});
+
 test('directories: added, removed, modes and symlink targets (never followed)', async () => {
   const root = join(dir, 'dirs');
   for (const s of ['a', 'b']) await mkdir(join(root, s, 'sub'), { recursive: true });
