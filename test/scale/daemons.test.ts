@@ -72,9 +72,9 @@ async function stopAll(c: Cluster): Promise<void> {
 }
 
 for (const n of [2, 3]) {
-  test(`${n} daemon processes on one PostgreSQL: ${3 * n} attestations end as ${3 * n} verdicts, each published once`, async () => {
+  test(`${n} daemon processes on one PostgreSQL: ${2 * n} attestations end as ${2 * n} verdicts, each published once`, async () => {
     const c = await cluster(n);
-    const total = 3 * n;
+    const total = 2 * n;
     await drop(c, `n${n}`, total);
     await waitFor(`${total} verdicts`, async () => (await doneCount(c.store)) === total, 90_000);
     const jobs = await checkPublishedOnce({ dir: c.dir, store: c.store, daemons: c.daemons, events: hook.events, expectedJobs: total });
