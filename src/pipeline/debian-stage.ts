@@ -37,7 +37,7 @@ export async function prepareDebian(vc: VerifiedClaim, ctx: RebuildContext, opts
   const mirror = cfg.archive.mirror ?? picked!.uri;
   const suites = cfg.archive.suites ?? picked!.suites;
   opts.onProgress?.(`source package ${p.source} ${p.version} (signed Sources of ${suites.join(', ')})`);
-  const where = await locateSource(p, { mirror, suites, keyrings: cfg.archive.keyrings, component: cfg.archive.component }, opts.signal);
+  const where = await locateSource(p, { mirror, suites, keyrings: cfg.archive.keyrings, component: cfg.archive.component }, opts.signal, vc.attestation.format === 'debian-archive');
   const src = await fetchSourcePackage(where, new InputCache(ctx.dataDir), opts.signal);
   opts.onProgress?.(`${src.dsc} and ${src.files.length - 1} file(s) ${src.cached ? 'from cache' : 'fetched'}, sha256 checked`);
   if (cfg.sourceKeyrings.length > 0) {

@@ -27,3 +27,26 @@ Build-Depends-Indep: texinfo
 `;
   assert.equal(buildDependsOf(dsc), 'debhelper-compat (= 13), help2man, texinfo');
 });
+
+test('a claim\'s own mirror URL and pins are never used unless reprod\'s archive intake made them', async () => {
+  const { makeTestKey } = await import('../support/gpg-key.ts');
+  const { startMiniArchive } = await import('../support/debian-archive.ts');
+  const { locateSource } = await import('../../src/inputs/debian/source-package.ts');
+  const key = await makeTestKey('pins');
+  const dsc = Buffer.from('Format: 3.0 (native)\nSource: pkg\nVersion: 1.0\n');
+  const archive = await startMiniArchive({ key, suite: 'bookworm', sources: [{ name: 'pkg', version: '1.0', files: [{ name: 'pkg_1.0.dsc', bytes: dsc }] }] });
+  try {
+    const claimed = { source: 'pkg', version: '1.0', architecture: 'amd64', mirror: 'http://169.254.169.254/latest', directory: 'pool/evil', sourceFiles: [{ name: 'pkg_1.0.dsc', sha256: '0'.repeat(64) }] };
+    const cfg = { mirror: archive.url, suites: [archive.suite], keyrings: [key.keyring] };
+    const looked = await locateSource(claimed, cfg);
+    assert.equal(looked.mirror, archive.url.replace(/\/+$/, ''));
+    assert.equal(looked.directory, 'pool/main/p/pkg');
+    assert.notEqual(looked.files[0]!.sha256, '0'.repeat(64));
+    const fromIntake = await locateSource(claimed, cfg, undefined, true);
+    assert.equal(fromIntake.mirror, archive.url);
+    assert.equal(fromIntake.directory, 'pool/evil');
+  } finally {
+    await archive.close();
+    await key.cleanup();
+  }
+});

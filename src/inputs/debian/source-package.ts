@@ -46,8 +46,15 @@ export interface FetchedSourcePackage {
  * carry them, read from the signed Sources at intake) or looked up in the signed
  * Sources index of `suites` (buildinfo claims).
  */
-export async function locateSource(p: DebianParameters, archive: { mirror: string; suites: string[]; keyrings: string[]; component?: string }, signal?: AbortSignal): Promise<SourceFiles> {
-  if (p.sourceFiles?.length && p.directory) return { mirror: p.mirror ?? archive.mirror, directory: p.directory, files: p.sourceFiles };
+export async function locateSource(
+  p: DebianParameters,
+  archive: { mirror: string; suites: string[]; keyrings: string[]; component?: string },
+  signal?: AbortSignal,
+  /** True only for claims reprod's own archive intake made (their pins come from the signed Sources it read). */
+  pinsFromArchiveIntake = false,
+): Promise<SourceFiles> {
+  // Downloads always go to the configured mirror: a URL inside a claim is never fetched (no SSRF).
+  if (pinsFromArchiveIntake && p.sourceFiles?.length && p.directory) return { mirror: archive.mirror, directory: p.directory, files: p.sourceFiles };
   const a = new Archive({ mirror: archive.mirror, keyrings: archive.keyrings, ...(archive.component ? { component: archive.component } : {}), ...(signal ? { signal } : {}) });
   for (const suite of archive.suites) {
     const found = await a.sourcePackage(suite, p.source, p.version);
