@@ -19,6 +19,8 @@ export interface RebuildContext {
   config: Config;
   /** Absolute data folder (caches, job scratch). */
   dataDir: string;
+  /** The config file's folder: relative paths in the config (keyrings) resolve against it. */
+  baseDir?: string;
   docker: Docker;
   /** Parses and verifies attestation bytes under the trust policy (intake). */
   intake: (bytes: Uint8Array, uri?: string) => Promise<VerifiedClaim[]>;
@@ -70,6 +72,7 @@ export async function createRebuildContext(parts: ContextParts): Promise<Rebuild
   return {
     config,
     dataDir: configPath(parts.loaded, config.dataDir),
+    baseDir: parts.loaded.baseDir,
     docker: parts.docker,
     intake: parts.intake,
     resolveImage: parts.resolveImage,

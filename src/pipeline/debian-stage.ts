@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { VerifiedClaim } from '../attest/types.ts';
 import { verifyClearsigned } from '../inputs/debian/deb822.ts';
 import { hostDebianCodename, hostMirrors } from '../build/apt-sources.ts';
@@ -37,12 +37,14 @@ export async function prepareDebian(vc: VerifiedClaim, ctx: RebuildContext, opts
   const mirror = cfg.archive.mirror ?? picked!.uri;
   const suites = cfg.archive.suites ?? picked!.suites;
   opts.onProgress?.(`source package ${p.source} ${p.version} (signed Sources of ${suites.join(', ')})`);
-  const where = await locateSource(p, { mirror, suites, keyrings: cfg.archive.keyrings, component: cfg.archive.component }, opts.signal, vc.attestation.format === 'debian-archive');
+  // Keyring paths in the config are relative to the config file.
+  const path = (k: string) => (isAbsolute(k) || !ctx.baseDir ? k : resolve(ctx.baseDir, k));
+  const where = await locateSource(p, { mirror, suites, keyrings: cfg.archive.keyrings.map(path), component: cfg.archive.component }, opts.signal, vc.attestation.format === 'debian-archive');
   const src = await fetchSourcePackage(where, new InputCache(ctx.dataDir), opts.signal);
   opts.onProgress?.(`${src.dsc} and ${src.files.length - 1} file(s) ${src.cached ? 'from cache' : 'fetched'}, sha256 checked`);
   if (cfg.sourceKeyrings.length > 0) {
     // Beside the archive's pin, the maintainer's signature on the .dsc (checked on every use, cached or not).
-    await verifyClearsigned(await readFile(join(src.dir, src.dsc), 'utf8'), cfg.sourceKeyrings, { what: src.dsc });
+    await verifyClearsigned(await readFile(join(src.dir, src.dsc), 'utf8'), cfg.sourceKeyrings.map(path), { what: src.dsc });
     opts.onProgress?.(`${src.dsc}: signature verified`);
   }
   const release = cfg.release ?? (await hostDebianCodename()) ?? 'bookworm';

@@ -192,7 +192,10 @@ describe('the .dsc signature, when rebuilders.debian.sourceKeyrings asks for one
       sources: [{ name: SOURCE, version: VERSION, files: [{ name: vendor.dsc, bytes: signedDsc }, { name: vendor.tarball, bytes: await read(vendor.tarball) }] }],
     });
     try {
-      const ctx = await context({ archive: { mirror: signedArchive.url, suites: [signedArchive.suite], keyrings: [key.keyring] }, sourceKeyrings: [key.keyring] });
+      // A relative keyring path resolves against the config file's folder.
+      await mkdir(join(dir, 'keys'), { recursive: true });
+      await writeFile(join(dir, 'keys', 'maintainers.gpg'), await readFile(key.keyring));
+      const ctx = await context({ archive: { mirror: signedArchive.url, suites: [signedArchive.suite], keyrings: [key.keyring] }, sourceKeyrings: ['keys/maintainers.gpg'] });
       const [v] = await rebuildAttestation(await readFile(signedBuildinfo), ctx, { uri: signedBuildinfo, subject: vendor.debs.program });
       assert.equal(v!.outcome, 'reproduced', JSON.stringify(v!.error));
       assert.equal(v!.verdict.plan && (v!.verdict.plan as { source: { commit: string } }).source.commit, createHash('sha256').update(signedDsc).digest('hex'));
