@@ -54,7 +54,7 @@ export async function prepareDebian(vc: VerifiedClaim, ctx: RebuildContext, opts
     suite: release,
     pinned,
     fallbackPackages: dependencyNames(src.buildDepends, p.architecture),
-    ...(cfg.snapshotMirror ? { mirrors: [`deb [check-valid-until=no] ${cfg.snapshotMirror} ${release} main`] } : {}),
+    ...(cfg.snapshotMirror ? { mirrors: snapshotMirrorLines(cfg.snapshotMirror, release) } : {}),
     allowDrift: cfg.allowDrift,
     ...(opts.logger ? { logger: opts.logger } : {}),
     onProgress: (step, detail) => opts.onProgress?.(`builder image: ${step}${detail ? ` ${detail}` : ''}`),
@@ -105,4 +105,12 @@ async function checkPins(
     });
   }
   return { pinned: r.packages, notes: [`builder image with the mirror's versions instead of the recorded ones (allowDrift): ${what.join(', ')}`] };
+}
+
+/**
+ * apt lines for a snapshot of the archive: its Release files are past their
+ * Valid-Until by design (apt's check-valid-until=no); signatures are still checked.
+ */
+export function snapshotMirrorLines(url: string, release: string): string[] {
+  return [`deb [check-valid-until=no] ${url.replace(/\/+$/, '')} ${release} main`];
 }

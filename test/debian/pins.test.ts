@@ -46,3 +46,10 @@ test('daemon labels: Debian jobs need the debian rebuilder on the build architec
   const claim = { statementType: 'debian', predicateType: 'debian:buildinfo', subjects: [], buildType: DEBIAN_BUILD_TYPE, builderId: 'debian:buildinfo', externalParameters: { source: 'x', version: '1', architecture: 'arm64' }, resolvedDependencies: [] };
   assert.deepEqual(jobRequirements(claim, 'x-data_1_all.deb'), { rebuilder: 'debian', arch: 'arm64' });
 });
+
+test('a snapshot mirror becomes one apt line without the Valid-Until check', async () => {
+  const { snapshotMirrorLines } = await import('../../src/pipeline/debian-stage.ts');
+  assert.deepEqual(snapshotMirrorLines('http://snapshot.example/archive/debian/20240305T000000Z/', 'bookworm'), [
+    'deb [check-valid-until=no] http://snapshot.example/archive/debian/20240305T000000Z bookworm main',
+  ]);
+});
