@@ -139,7 +139,7 @@ test('source URL policy: any string is refused (SOURCE_NOT_ALLOWED) or an https/
         assert.ok(isReprodError(e, 'SOURCE_NOT_ALLOWED'), `${url}: ${String(e)}`);
       }
     }),
-    { numRuns: 2000 },
+    { numRuns: 1000 },
   );
 });
 
