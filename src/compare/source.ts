@@ -204,6 +204,19 @@ export function xzSource(inner: Source, onError: (message: string) => Error): So
   };
 }
 
+/** Room to write again, or the writable is gone (closed early: the feed must not wait forever). */
+function drained(w: Writable): Promise<void> {
+  return new Promise<void>((res) => {
+    const done = () => {
+      w.off('drain', done);
+      w.off('close', done);
+      res();
+    };
+    w.on('drain', done);
+    w.on('close', done);
+  });
+}
+
 /** Feeds `inner` into a writable while reading the readable side; both as one Source. */
 function piped(inner: Source, w: Writable, r: Readable, onError: (message: string) => Error): Source {
   let failure: Error | undefined;
@@ -216,26 +229,45 @@ function piped(inner: Source, w: Writable, r: Readable, onError: (message: strin
       const c = stop ? null : await inner.read();
       if (c === null) break;
       // The inner chunk is reused by its source: the stream keeps a copy.
-      if (!w.write(Buffer.from(c))) await new Promise<void>((res) => w.once('drain', res));
+      if (!w.write(Buffer.from(c))) await drained(w);
     }
-    w.end();
+    if (!stop) w.end();
   })().catch((e: Error) => fail(e));
-  const it = r[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  // Events, not the stream's async iterator: with two xz children read in turns, the iterator
+  // sometimes yielded nothing of a child that had exited 0 (reproduced on Node 24, ~15% of runs).
+  const queue: Buffer[] = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  r.on('data', (c: Buffer) => {
+    queue.push(c);
+    if (queue.length >= 4) r.pause();
+    wake?.();
+  });
+  r.on('end', () => {
+    ended = true;
+    wake?.();
+  });
+  r.on('error', () => wake?.());
+  r.on('close', () => {
+    ended = true;
+    wake?.();
+  });
   return {
     async read() {
-      if (failure) throw failure;
-      let res: IteratorResult<Buffer>;
-      try {
-        res = await it.next();
-      } catch (e) {
-        throw failure ?? onError((e as Error).message);
+      for (;;) {
+        if (failure) throw failure;
+        const c = queue.shift();
+        if (c) {
+          if (queue.length < 2) r.resume();
+          return c;
+        }
+        if (ended) return null;
+        await new Promise<void>((res) => (wake = res));
+        wake = undefined;
       }
-      if (failure) throw failure;
-      return res.done ? null : res.value;
     },
     async close() {
       stop = true;
-      await it.return?.();
       r.destroy();
       w.destroy();
       await feed;
