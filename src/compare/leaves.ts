@@ -165,6 +165,31 @@ export function compareBinary(a: Buffer, b: Buffer, path: string[], opts: Classi
   };
 }
 
+/**
+ * Sections that differ only because others do: the build-id hashes the whole file, and
+ * `.gnu_debuglink` names the detached debug file (often after the build-id) and holds its CRC.
+ */
+const CONSEQUENCE_SECTIONS = new Set(['.note.gnu.build-id', '.gnu_debuglink']);
+
+/**
+ * A build year compiled into code as a number (`mov $0x7e6, …`): a differing range of at
+ * most two bytes whose 16-bit little-endian word reads as a plausible year on both sides.
+ */
+function yearImmediate(a: Buffer, b: Buffer): { at: number; years: [number, number] } | undefined {
+  const maxYear = new Date().getUTCFullYear() + 1;
+  const isYear = (y: number) => y >= 1970 && y <= maxYear;
+  for (const [off, len] of differingRanges(a, b, 64).ranges) {
+    if (len > 2) continue;
+    for (const at of [off, off - 1]) {
+      if (at < 0 || at + 2 < off + len || at + 2 > a.length || at + 2 > b.length) continue;
+      const ya = a.readUInt16LE(at);
+      const yb = b.readUInt16LE(at);
+      if (ya !== yb && isYear(ya) && isYear(yb)) return { at, years: [ya, yb] };
+    }
+  }
+  return undefined;
+}
+
 /** ELF: which sections differ; a differing build-id is a consequence, so the cause comes from the other sections. */
 function compareElf(a: Buffer, b: Buffer, path: string[], limits: DiffLimits, opts: ClassifyOptions): Difference {
   const ea = parseElf(a);
@@ -175,16 +200,26 @@ function compareElf(a: Buffer, b: Buffer, path: string[], limits: DiffLimits, op
   for (const s of eb.sections) if (!ea.sections.some((x) => x.name === s.name)) differing.push(s.name);
   const base = compareBinary(a, b, path, opts, 'elf');
   const causes: Cause[] = [];
-  for (const name of differing.filter((n) => n !== '.note.gnu.build-id')) {
+  for (const name of differing.filter((n) => !CONSEQUENCE_SECTIONS.has(n))) {
     const sa = ea.sections.find((s) => s.name === name);
     const sb = bByName.get(name);
     const ba = sa ? a.subarray(sa.offset, sa.offset + sa.size) : Buffer.alloc(0);
     const bb = sb ? b.subarray(sb.offset, sb.offset + sb.size) : Buffer.alloc(0);
     const { onlyA, onlyB } = stringsDiff(ba, bb);
-    if (!onlyA.length && !onlyB.length) continue;
+    if (!onlyA.length && !onlyB.length) {
+      const year = yearImmediate(ba, bb);
+      if (year && !causes.some((x) => x.cause === 'embedded-timestamp')) {
+        causes.push(cause('embedded-timestamp', `${name}+0x${year.at.toString(16)}: the number ${year.years[0]} → ${year.years[1]} (a year compiled into the code)`));
+      }
+      continue;
+    }
     for (const c of classifyText(onlyA, onlyB, opts)) if (!causes.some((x) => x.cause === c.cause)) causes.push({ ...c, evidence: `${name}: ${c.evidence}` });
   }
-  if (ea.buildId !== eb.buildId) causes.push(cause('build-id', `build-id ${ea.buildId ?? '(none)'} → ${eb.buildId ?? '(none)'}; caused by ${causes.map((c) => c.cause).join(', ') || 'the other differing sections'}`));
+  if (ea.buildId !== eb.buildId) {
+    const onlyConsequences = differing.every((n) => CONSEQUENCE_SECTIONS.has(n));
+    const why = causes.map((c) => c.cause).join(', ') || (onlyConsequences ? 'no loaded section: the debug info the build-id also covers differs (a build path or toolchain in DWARF)' : 'the other differing sections');
+    causes.push(cause('build-id', `build-id ${ea.buildId ?? '(none)'} → ${eb.buildId ?? '(none)'}; caused by ${why}`));
+  }
   if (causes.length === 0) causes.push(...base.causes);
   void limits;
   return { ...base, causes, details: { ...base.details, type: 'elf', sections: differing, buildIds: [ea.buildId ?? null, eb.buildId ?? null] } };

@@ -69,3 +69,26 @@ test('ELF built with a different SOURCE_DATE_EPOCH: .rodata differs, build-id di
   const bid = d.causes.find((c) => c.cause === 'build-id');
   assert.ok(bid && /embedded-timestamp/.test(bid.evidence), 'build-id points to the real cause');
 });
+
+test('ELF: a build year compiled in as a number is an embedded timestamp; a differing debug link is a consequence, not randomness', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'reprod-elf-year-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'v.c'), '#include <stdio.h>\nint main(void){printf("(C) %d\\n", YEAR);return 0;}\n');
+  const build = async (out: string, year: number, debugName: string) => {
+    execFileSync('gcc', ['-O1', '-g', '-Wl,--build-id', `-DYEAR=${year}`, '-o', join(dir, out), join(dir, 'v.c')]);
+    // Debian-style detached debug file named after a hex id, linked from the binary.
+    execFileSync('objcopy', ['--only-keep-debug', join(dir, out), join(dir, debugName)]);
+    execFileSync('objcopy', ['--strip-debug', `--add-gnu-debuglink=${join(dir, debugName)}`, join(dir, out)]);
+  };
+  await build('a', 2022, '3f6a9c0e5d1b2a4c8e7f.debug');
+  await build('b', 2026, 'c81d4e2b7a9f0e3d6c5b.debug');
+  const [a, b] = await Promise.all([readFile(join(dir, 'a')), readFile(join(dir, 'b'))]);
+  const d = compareLeaf('elf', a, b, ['a'], DEFAULT_LIMITS, {});
+  const sections = (d.details as { sections: string[] }).sections;
+  assert.ok(sections.includes('.gnu_debuglink'), sections.join(','));
+  const causes = d.causes.map((c) => c.cause);
+  assert.ok(!causes.includes('randomness'), JSON.stringify(d.causes));
+  const ts = d.causes.find((c) => c.cause === 'embedded-timestamp');
+  assert.ok(ts && /2022 → 2026/.test(ts.evidence), JSON.stringify(d.causes));
+  assert.match(d.causes.find((c) => c.cause === 'build-id')!.evidence, /embedded-timestamp/);
+});
