@@ -20,6 +20,7 @@ export const FIXES: Record<CauseName, string> = {
   randomness: 'seed random generators deterministically, derive ids from content (not uuid4/random), sort hash-ordered output',
   'map-order': 'serialise maps with sorted keys (e.g. JSON.stringify of sorted entries, `json.dumps(sort_keys=True)`)',
   'build-id': 'the build-id is a hash of the other bytes: fix the causes in the differing sections and it follows',
+  checksum: 'a checksum of another file (md5sums, SHA256SUMS, …): fix the causes in the file it names and it follows',
   'toolchain-drift': 'rebuild with the recorded tool versions (Debian: a snapshot mirror of the build date, rebuilders.debian.snapshotMirror), or accept that the toolchain changed the output',
   unknown: 'inspect the unified diff / hex context; rerun with `reprod check` to pin the variation that causes it',
 };
@@ -110,6 +111,17 @@ function isRandomRun(run: string): boolean {
 const LOCALE_WORDS = /(?<![\p{L}])(?:janv|févr|mars|avr|juin|juil|août|déc|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|Januar|Februar|März|Juni|Juli|Oktober|Dezember|Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonntag|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|lunes|martes|miércoles|jueves|viernes|sábado|domingo|lun|mer|jeu|ven|sam|dim|Mär|Okt|Dez)\.?(?![\p{L}])/u;
 const ENGLISH_DATE_WORDS = /\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b/;
 
+/** `<md5|sha1|sha256|sha512 hex>  [*]NAME` as md5sum/sha256sum print it. */
+const CHECKSUM_LINE = /^([0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}) [ *](\S.*)$/;
+
+/** Both lines checksum the same file and only the digest differs: a consequence of that file's difference. */
+function checksumOf(a: string, b: string): string | undefined {
+  const ma = CHECKSUM_LINE.exec(a.trim());
+  const mb = CHECKSUM_LINE.exec(b.trim());
+  if (!ma || !mb || ma[2] !== mb[2] || ma[1] === mb[1] || ma[1]!.length !== mb[1]!.length) return undefined;
+  return `checksum of ${ma[2]}: ${ma[1]} ⇢ ${mb[1]}`;
+}
+
 const HOST_CTX = /(?:host(?:name)?\s*[:=]?\s*|\bon\s+|@)([A-Za-z0-9][\w.-]{1,62})/i;
 
 /** Causes of one changed line pair (a from side 1, b from side 2). */
@@ -119,6 +131,11 @@ export function classifyPair(a: string, b: string, hints: DiffHints = {}, now = 
     if (!out.some((x) => x.cause === c)) out.push(cause(c, typeof ev === 'string' ? ev : `${ev[0]} ⇢ ${ev[1]}`));
   };
   const line = `${a.trim().slice(0, 140)} ⇢ ${b.trim().slice(0, 140)}`;
+  const sum = checksumOf(a, b);
+  if (sum) {
+    add('checksum', sum);
+    return out;
+  }
   const mentions = (xs: string[] | undefined) => (xs ?? []).find((x) => x.length >= 3 && a.includes(x) !== b.includes(x));
   // Hints from the caller (e.g. `reprod check`'s canaries) name the cause exactly.
   const bp = mentions(hints.buildPaths);

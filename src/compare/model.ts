@@ -20,6 +20,8 @@ export type CauseName =
   | 'randomness'
   | 'map-order'
   | 'build-id'
+  /** A checksum line (md5sums, SHA256SUMS, …) of another file that differs: a consequence of that file's difference. */
+  | 'checksum'
   /** A build tool or dependency version differs from the upstream build's (Debian: Installed-Build-Depends); named by the pipeline, not from bytes. */
   | 'toolchain-drift'
   | 'unknown';

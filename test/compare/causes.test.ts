@@ -23,6 +23,7 @@ const PLANTED: [string, string, string, CauseName][] = [
   ['pkg/random.txt', 'id=3f2b8c1e-9a4d-4f6e-8b7c-1d2e3f4a5b6c\n', 'id=a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\n', 'randomness'],
   ['pkg/package.json', '{"name":"pkg","version":"1.0.0"}\n', '{"version":"1.0.0","name":"pkg"}\n', 'map-order'],
   ['pkg/other.txt', 'foo\n', 'bar\n', 'unknown'],
+  ['pkg/md5sums', '6050710ac1dcb11cfeec58da39685dd9  usr/bin/tree\n', '713c4a7f1a3999a7edd6cc56c41757dd  usr/bin/tree\n', 'checksum'],
 ];
 
 test('every cause in the vocabulary is named for a small generated pair that plants it', async () => {
@@ -62,7 +63,7 @@ test('every cause in the vocabulary is named for a small generated pair that pla
   assert.deepEqual([...at('a.tgz | b.tgz')], ['gzip-header']);
   // The vocabulary the engine itself names (toolchain-drift comes from the rebuild pipeline, not from bytes).
   const named = new Set(r.differences.flatMap((d) => d.causes.map((c) => c.cause)));
-  const all: CauseName[] = ['embedded-timestamp', 'archive-mtime', 'archive-order', 'file-ownership', 'file-permissions', 'gzip-header', 'build-path', 'timezone', 'locale', 'hostname', 'username', 'randomness', 'map-order', 'build-id', 'unknown'];
+  const all: CauseName[] = ['embedded-timestamp', 'archive-mtime', 'archive-order', 'file-ownership', 'file-permissions', 'gzip-header', 'build-path', 'timezone', 'locale', 'hostname', 'username', 'randomness', 'map-order', 'build-id', 'checksum', 'unknown'];
   assert.deepEqual(all.filter((c) => !named.has(c)), []);
   // Every planted content difference is found, and nothing else.
   assert.equal(r.differences.filter((d) => d.kind === 'content').length, PLANTED.length + 1);

@@ -67,3 +67,13 @@ test('header metadata maps to its cause with both values as evidence', () => {
   assert.match(classifyMeta('uid', 0, 1000).evidence, /0 ⇢ 1000/);
   for (const fix of Object.values(FIXES)) assert.ok(fix.length > 10);
 });
+
+test('a checksum line whose digest alone differs is a checksum (a consequence), not randomness', () => {
+  const cs = classifyPair('30c14089fd21badeb0bd586ad81e4894  usr/bin/hello', '5390f1786b9d3504f31b98f48d3fef15  usr/bin/hello', {}, NOW);
+  assert.deepEqual(names(cs), ['checksum']);
+  assert.match(cs[0]!.evidence, /usr\/bin\/hello/);
+  assert.deepEqual(names(classifyPair(`${'a'.repeat(64)} *dist/x.tgz`, `${'b'.repeat(64)} *dist/x.tgz`, {}, NOW)), ['checksum']);
+  // Another file name, or a bare hex token, is not a checksum line.
+  assert.ok(!names(classifyPair('30c14089fd21badeb0bd586ad81e4894  a', '5390f1786b9d3504f31b98f48d3fef15  b', {}, NOW)).includes('checksum'));
+  assert.deepEqual(names(classifyPair('id 30c14089fd21badeb0bd586ad81e4894', 'id 5390f1786b9d3504f31b98f48d3fef15', {}, NOW)), ['randomness']);
+});
