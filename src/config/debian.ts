@@ -25,7 +25,7 @@ export const debianRebuilderSchema = z.strictObject({
   /** Debian release the builder image is made from (mmdebstrap suite). Default: the machine's own (VERSION_CODENAME). */
   release: z.string().regex(/^[a-z][a-z0-9-]*$/).optional(),
   /**
-   * A snapshot of the archive (e.g. a snapshot.debian.org URL of the build date) the
+   * A snapshot of the archive (e.g. a URL of Debian's snapshot service at the build date) the
    * builder image's packages come from, when the buildinfo's versions are older than the
    * mirror's. Default: the machine's own apt mirrors.
    */
