@@ -15,8 +15,8 @@ import { paragraphsMentioning } from '../../inputs/debian/archive.ts';
 import { field } from '../../inputs/debian/deb822.ts';
 import { sourceOf } from '../../inputs/debian/packages.ts';
 import { formatDebianRequest, type DebianRequest } from '../../inputs/debian/request.ts';
-import { retryDelayMs } from '../backoff.ts';
-import type { Feed, FeedDeps } from './types.ts';
+import { PollingFeed } from './polling.ts';
+import type { FeedDeps } from './types.ts';
 
 /** Versions remembered in the cursor. */
 export const MAX_SEEN_VERSIONS = 10_000;
@@ -61,82 +61,39 @@ export function requestsIn(packagesText: Buffer, watched: Set<string>, architect
   return [...groups.values()];
 }
 
-export class DebianPackagesFeed implements Feed {
-  readonly name: string;
+export class DebianPackagesFeed extends PollingFeed {
   readonly #o: DebianPackagesFeedOptions;
-  readonly #deps: FeedDeps;
-  readonly #abort = new AbortController();
-  #timer: NodeJS.Timeout | undefined;
-  #polling: Promise<void> | undefined;
-  #failures = 0;
 
   constructor(options: DebianPackagesFeedOptions, deps: FeedDeps) {
-    this.name = options.name;
+    super(options, deps);
     this.#o = options;
-    this.#deps = deps;
   }
 
-  get nextDelayMs(): number {
-    return this.#failures === 0 ? this.#o.intervalMs : Math.max(this.#o.intervalMs, retryDelayMs(this.#failures + 1, this.#o.intervalMs, this.#o.maxBackoffMs));
-  }
-
-  start(): void {
-    const tick = (): void => {
-      if (this.#abort.signal.aborted) return;
-      void this.poll().finally(() => {
-        if (!this.#abort.signal.aborted) this.#timer = setTimeout(tick, this.nextDelayMs);
-      });
-    };
-    tick();
-  }
-
-  async stop(): Promise<void> {
-    this.#abort.abort();
-    clearTimeout(this.#timer);
-    await this.#polling;
-  }
-
-  poll(): Promise<void> {
-    this.#polling ??= this.#poll()
-      .then(() => {
-        this.#failures = 0;
-      })
-      .catch((e: unknown) => {
-        if (this.#abort.signal.aborted) return;
-        this.#failures++;
-        this.#deps.onError(this.name, 'poll', e);
-      })
-      .finally(() => {
-        this.#polling = undefined;
-      });
-    return this.#polling;
-  }
-
-  async #poll(): Promise<void> {
-    const raw = await this.#deps.store.getCursor(this.name);
+  protected async pollOnce(): Promise<void> {
+    const raw = await this.deps.store.getCursor(this.name);
     const cursor: Cursor = raw ? (JSON.parse(raw) as Cursor) : { releases: {}, seen: [] };
     const seen = new Set(cursor.seen);
     const { archive, suites } = await this.#o.archive();
     const watched = new Set(this.#o.packages);
     for (const suite of suites) {
-      if (this.#abort.signal.aborted) return;
+      if (this.signal.aborted) return;
       const release = await archive.release(suite);
       if (cursor.releases[suite] === release.inReleaseSha256) continue;
       for (const arch of this.#o.architectures) {
         const text = arch === 'all' ? await archive.packagesText(suite, release.architectures.find((a) => a !== 'all') ?? 'all') : await archive.packagesText(suite, arch);
         for (const req of requestsIn(text, watched, arch, suite)) {
-          if (this.#abort.signal.aborted) return;
+          if (this.signal.aborted) return;
           const key = `${req.source}=${req.version}/${req.architecture}`;
           if (seen.has(key)) continue;
           // a failure (a store outage) ends the poll: this suite is read again next time (its InRelease is not recorded)
-          await this.#deps.submit(Buffer.from(formatDebianRequest(req)), { uri: `debian:${key}@${suite}`, source: this.name });
+          await this.deps.submit(Buffer.from(formatDebianRequest(req)), { uri: `debian:${key}@${suite}`, source: this.name });
           seen.add(key);
           cursor.seen = [...seen].slice(-MAX_SEEN_VERSIONS);
-          await this.#deps.store.setCursor(this.name, JSON.stringify(cursor));
+          await this.deps.store.setCursor(this.name, JSON.stringify(cursor));
         }
       }
       cursor.releases[suite] = release.inReleaseSha256;
-      await this.#deps.store.setCursor(this.name, JSON.stringify(cursor));
+      await this.deps.store.setCursor(this.name, JSON.stringify(cursor));
     }
   }
 }

@@ -12,8 +12,8 @@
 import { createHash } from 'node:crypto';
 import { MAX_ATTESTATION_BYTES } from '../../attest/limits.ts';
 import { ReprodError } from '../../errors.ts';
-import { retryDelayMs } from '../backoff.ts';
-import type { Feed, FeedDeps } from './types.ts';
+import { PollingFeed } from './polling.ts';
+import type { FeedDeps } from './types.ts';
 
 export const MAX_INDEX_BYTES = 16 * 1024 * 1024;
 /** Entries remembered in the cursor; older ones are assumed gone from the index. */
@@ -85,60 +85,20 @@ async function readLimited(res: Response, limit: number, what: string): Promise<
   return Buffer.concat(chunks);
 }
 
-export class HttpFeed implements Feed {
-  readonly name: string;
+export class HttpFeed extends PollingFeed {
   readonly #o: HttpFeedOptions;
-  readonly #deps: FeedDeps;
-  readonly #abort = new AbortController();
-  #timer: NodeJS.Timeout | undefined;
-  #polling: Promise<void> | undefined;
-  #failures = 0;
 
   constructor(options: HttpFeedOptions, deps: FeedDeps) {
-    this.name = options.name;
+    super(options, deps);
     this.#o = options;
-    this.#deps = deps;
   }
 
-  /** Wait before the next poll: the interval, or the backoff after failures. */
-  get nextDelayMs(): number {
-    return this.#failures === 0 ? this.#o.intervalMs : Math.max(this.#o.intervalMs, retryDelayMs(this.#failures + 1, this.#o.intervalMs, this.#o.maxBackoffMs));
-  }
-
-  start(): void {
-    const tick = (): void => {
-      if (this.#abort.signal.aborted) return;
-      void this.poll().finally(() => {
-        if (!this.#abort.signal.aborted) this.#timer = setTimeout(tick, this.nextDelayMs);
-      });
-    };
-    tick();
-  }
-
-  async stop(): Promise<void> {
-    this.#abort.abort();
-    clearTimeout(this.#timer);
-    await this.#polling;
-  }
-
-  poll(): Promise<void> {
-    this.#polling ??= this.#poll()
-      .then(() => {
-        this.#failures = 0;
-      })
-      .catch((e: unknown) => {
-        if (this.#abort.signal.aborted) return;
-        this.#failures++;
-        this.#deps.onError(this.name, `poll ${new URL(this.#o.url).origin}`, e);
-      })
-      .finally(() => {
-        this.#polling = undefined;
-      });
-    return this.#polling;
+  protected override get pollLabel(): string {
+    return `poll ${new URL(this.#o.url).origin}`;
   }
 
   async #fetch(url: string, headers: Record<string, string> = {}): Promise<Response> {
-    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(FEED_REQUEST_TIMEOUT_MS)]);
+    const signal = AbortSignal.any([this.signal, AbortSignal.timeout(FEED_REQUEST_TIMEOUT_MS)]);
     const res = await fetch(url, { headers, signal, redirect: 'error' });
     if (res.status !== 304 && !res.ok) {
       await res.body?.cancel();
@@ -147,8 +107,8 @@ export class HttpFeed implements Feed {
     return res;
   }
 
-  async #poll(): Promise<void> {
-    const raw = await this.#deps.store.getCursor(this.name);
+  protected async pollOnce(): Promise<void> {
+    const raw = await this.deps.store.getCursor(this.name);
     const cursor: HttpCursor = raw ? (JSON.parse(raw) as HttpCursor) : { seen: [] };
     const headers: Record<string, string> = {};
     if (cursor.etag) headers['if-none-match'] = cursor.etag;
@@ -161,7 +121,7 @@ export class HttpFeed implements Feed {
     const origin = new URL(this.#o.url).origin;
     let failed = false;
     for (const entry of entries) {
-      if (this.#abort.signal.aborted) return;
+      if (this.signal.aborted) return;
       const key = entryKey(entry);
       if (seen.has(key)) continue;
       try {
@@ -176,31 +136,31 @@ export class HttpFeed implements Feed {
           bytes = entry.bytes;
           uri = `${this.#o.url}#${key}`;
         }
-        await this.#deps.submit(bytes, { uri, source: this.name });
+        await this.deps.submit(bytes, { uri, source: this.name });
       } catch (e) {
         // A download that failed for a transient reason is tried again next poll; a bad entry is skipped for good.
         if (e instanceof ReprodError && (e.retryable || e.code === 'STORE_ERROR')) {
           failed = true;
-          this.#deps.onError(this.name, key, e);
+          this.deps.onError(this.name, key, e);
           continue;
         }
-        if (!(e instanceof ReprodError) && !this.#abort.signal.aborted) {
+        if (!(e instanceof ReprodError) && !this.signal.aborted) {
           failed = true;
-          this.#deps.onError(this.name, key, e);
+          this.deps.onError(this.name, key, e);
           continue;
         }
-        this.#deps.onError(this.name, key, e);
+        this.deps.onError(this.name, key, e);
       }
       seen.add(key);
       cursor.seen = [...seen].slice(-MAX_SEEN_KEYS);
-      await this.#deps.store.setCursor(this.name, JSON.stringify(cursor));
+      await this.deps.store.setCursor(this.name, JSON.stringify(cursor));
     }
     // Validators are kept only after a complete pass, so a partly failed index is fetched again in full.
     if (!failed) {
       const etag = res.headers.get('etag');
       const lastModified = res.headers.get('last-modified');
       const next: HttpCursor = { seen: [...seen].slice(-MAX_SEEN_KEYS), ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) };
-      await this.#deps.store.setCursor(this.name, JSON.stringify(next));
+      await this.deps.store.setCursor(this.name, JSON.stringify(next));
     } else {
       throw new ReprodError('FETCH_FAILED', `some entries of ${this.#o.url} could not be fetched; retrying with backoff`, { retryable: true });
     }
