@@ -28,39 +28,6 @@ test('sqlite: a second open of the same file sees committed jobs and leases (res
   }
 });
 
-test('sqlite: retry puts an error job back with fresh attempts', async () => {
-  const s = await SqliteStore.open(':memory:');
-  const { job } = await s.submit(submission(1));
-  const a = (await s.claim('w', { leaseMs: 60_000 }))!;
-  await s.fail(a.lease, { error: { code: 'BUILD_FAILED', message: 'x' } });
-  assert.equal(await s.retry(job.id).then((j) => j?.state), 'queued');
-  assert.equal(await s.retry(job.id), undefined, 'only error jobs are retried');
-  assert.equal((await s.claim('w', { leaseMs: 60_000 }))?.lease.attempt, 2);
-  await s.close();
-});
-
-test('sqlite: a re-check is a new scheduled job for the same pair; the first verdict stays', async () => {
-  const s = await SqliteStore.open(':memory:');
-  const { job } = await s.submit(submission(1));
-  const a = (await s.claim('w', { leaseMs: 60_000 }))!;
-  assert.equal(await s.scheduleRecheck(job.id, 0), undefined, 'not while the job runs');
-  await s.complete(a.lease, { outcome: 'not-reproduced' });
-  const re = (await s.scheduleRecheck(job.id, 200))!;
-  assert.notEqual(re.id, job.id);
-  assert.equal(re.state, 'queued');
-  assert.equal(re.source, `recheck:${job.id}`);
-  assert.equal(await s.scheduleRecheck(job.id, 0), undefined, 'one open re-check at a time');
-  assert.equal((await s.submit(submission(1))).job.id, re.id, 'submitting the pair again returns the newest job');
-  assert.equal(await s.claim('w', { leaseMs: 60_000 }), undefined, 'scheduled for later');
-  await new Promise((r) => setTimeout(r, 250));
-  const b = (await s.claim('w', { leaseMs: 60_000 }))!;
-  assert.equal(b.job.id, re.id);
-  await s.complete(b.lease, { outcome: 'reproduced' });
-  assert.equal((await s.job(job.id))?.outcome, 'not-reproduced', 'the first verdict is final');
-  assert.deepEqual((await s.jobs({ subjectSha256: job.subject.sha256 })).map((j) => j.outcome), ['reproduced', 'not-reproduced']);
-  await s.close();
-});
-
 test('sqlite: a version-1 database is migrated in place, jobs and attempts kept', async () => {
   const { DatabaseSync } = await import('node:sqlite');
   const dir = await mkdtemp(join(tmpdir(), 'reprod-sqlite-'));
