@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip, gzipSync } from 'node:zlib';
 import { diffFiles } from '../../src/compare/index.ts';
 import { isReprodError } from '../../src/errors.ts';
-import { tarBuffer } from '../support/archives.ts';
+import { tarBuffer, ustarHeader } from '../support/archives.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'reprod-diff-hostile-'));
 test.after(() => rm(dir, { recursive: true, force: true }));
@@ -87,24 +87,6 @@ test('deep nesting: past maxDepth members are compared as opaque bytes, the repo
   assert.ok(Math.max(...r.differences.map((d) => d.path.length)) <= 2 + 8 * 2);
 });
 
-/** A raw ustar header (tar-stream's packer is too slow for 200k entries in a test). */
-function ustar(name: string, size: number): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 'latin1');
-  h.write('0000644\0', 100, 'latin1');
-  h.write('0000000\0', 108, 'latin1');
-  h.write('0000000\0', 116, 'latin1');
-  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
-  h.write('00000000000\0', 136, 'latin1');
-  h.write('        ', 148, 'latin1');
-  h.write('0', 156, 'latin1');
-  h.write('ustar\x0000', 257, 'latin1');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  return h;
-}
-
 async function manyMembers(path: string, n: number, odd: number): Promise<void> {
   async function* chunks() {
     for (let i = 0; i < n; i += 1000) {
@@ -113,8 +95,8 @@ async function manyMembers(path: string, n: number, odd: number): Promise<void> 
         if (j === odd) {
           const body = Buffer.alloc(512);
           body.write('different\n');
-          parts.push(ustar(`m/${j}`, 10), body);
-        } else parts.push(ustar(`m/${j}`, 0));
+          parts.push(ustarHeader(`m/${j}`, 10), body);
+        } else parts.push(ustarHeader(`m/${j}`, 0));
       }
       yield Buffer.concat(parts);
     }

@@ -10,7 +10,7 @@ import { diffFiles } from '../../src/compare/index.ts';
 import type { DiffReport } from '../../src/compare/model.ts';
 import { bufferSource, inflateSource, inflatesInPlace, xzSource, type Source } from '../../src/compare/source.ts';
 import { isReprodError } from '../../src/errors.ts';
-import { tarBuffer, xzBuffer, type TarEntry } from '../support/archives.ts';
+import { tarBuffer, ustarHeader, xzBuffer, type TarEntry } from '../support/archives.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'reprod-onepass-'));
 test.after(() => rm(dir, { recursive: true, force: true }));
@@ -135,28 +135,10 @@ test('GNU tar formats (v7, oldgnu, gnu with base-256 uids, posix) read alike; a 
   assert.equal(r.differences.length, 1);
 });
 
-/** A raw ustar header block with the given type flag. */
-function header(name: string, size: number, flag: string): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 'latin1');
-  h.write('0000644\0', 100, 'latin1');
-  h.write('0000000\0', 108, 'latin1');
-  h.write('0000000\0', 116, 'latin1');
-  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
-  h.write('00000000000\0', 136, 'latin1');
-  h.write('        ', 148, 'latin1');
-  h.write(flag, 156, 'latin1');
-  h.write('ustar\x0000', 257, 'latin1');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  return h;
-}
-
 test('an extended (pax) header over 4 MiB is ARCHIVE_LIMIT, not buffered', async () => {
   const size = 5 * 1024 * 1024;
-  const t = Buffer.concat([header('PaxHeader/x', size, 'x'), Buffer.alloc(size, 'a'), header('x', 0, '0'), Buffer.alloc(1024)]);
-  const [pa, pb] = await files(t, Buffer.concat([t.subarray(0, t.length - 1024), header('y', 0, '0'), Buffer.alloc(1024)]));
+  const t = Buffer.concat([ustarHeader('PaxHeader/x', size, 'x'), Buffer.alloc(size, 'a'), ustarHeader('x', 0), Buffer.alloc(1024)]);
+  const [pa, pb] = await files(t, Buffer.concat([t.subarray(0, t.length - 1024), ustarHeader('y', 0), Buffer.alloc(1024)]));
   await assert.rejects(diffFiles(pa, pb), (e) => isReprodError(e, 'ARCHIVE_LIMIT') && /extended header/.test(e.message));
 });
 

@@ -55,6 +55,27 @@ export async function tarBuffer(entries: TarEntry[]): Promise<Buffer> {
 }
 
 /** A stored/deflated zip (no zip64) with DOS times and unix modes. */
+/**
+ * One raw ustar header block (mode 0644, uid/gid 0, mtime 0) with the given type flag:
+ * for hand-made tars (malformed ones, or 200k members, where tar-stream's packer is too slow).
+ */
+export function ustarHeader(name: string, size: number, flag = '0'): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 'latin1');
+  h.write('0000644\0', 100, 'latin1');
+  h.write('0000000\0', 108, 'latin1');
+  h.write('0000000\0', 116, 'latin1');
+  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+  h.write('00000000000\0', 136, 'latin1');
+  h.write('        ', 148, 'latin1');
+  h.write(flag, 156, 'latin1');
+  h.write('ustar\x0000', 257, 'latin1');
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return h;
+}
+
 export function zipBuffer(entries: { name: string; body: string | Buffer; mtime?: Date; mode?: number }[]): Buffer {
   const locals: Buffer[] = [];
   const central: Buffer[] = [];
