@@ -72,20 +72,6 @@ export function binariesOf(packages: Paragraph[], source: string, version: strin
   return [...out.values()].sort((a, b) => a.filename.localeCompare(b.filename));
 }
 
-/** Every version of each binary package in an index (for the feed). */
-export function latestBinaries(packages: Paragraph[], names: Set<string>): Map<string, { version: string; source: string; sourceVersion: string }[]> {
-  const out = new Map<string, { version: string; source: string; sourceVersion: string }[]>();
-  for (const p of packages) {
-    const pkg = field(p, 'Package') ?? '';
-    if (!names.has(pkg)) continue;
-    const s = sourceOf(p);
-    const list = out.get(pkg) ?? [];
-    list.push({ version: field(p, 'Version') ?? '', source: s.name, sourceVersion: s.version });
-    out.set(pkg, list);
-  }
-  return out;
-}
-
 /** The Sources entry of `name` at `version`, with its files pinned by sha256. */
 export function sourcePackageOf(sources: Paragraph[], name: string, version: string): SourcePackage | undefined {
   const p = sources.find((s) => field(s, 'Package') === name && field(s, 'Version') === version);
