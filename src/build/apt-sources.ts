@@ -4,50 +4,18 @@
  * ever written in the repo, and re-aimed at the recipe's release (`bookworm`,
  * `bookworm-updates`, `bookworm-security` for a host on another release).
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-
-export interface AptSource {
-  uri: string;
-  suites: string[];
-  components: string[];
-}
+import { readFile } from 'node:fs/promises';
+import { parseSourcesFile, parseSourcesList, readAptSources, type AptSource } from '../inputs/debian/apt-sources.ts';
 
 const KEPT_SUFFIXES = ['', '-updates', '-security'];
 
-function fromDeb822(text: string): AptSource[] {
-  const out: AptSource[] = [];
-  for (const stanza of text.split(/\n\s*\n/)) {
-    const fields: Record<string, string> = {};
-    let last = '';
-    for (const line of stanza.split('\n')) {
-      if (line.startsWith('#') || !line.trim()) continue;
-      if (/^\s/.test(line) && last) fields[last] += ` ${line.trim()}`;
-      else {
-        const m = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
-        if (m) fields[(last = m[1]!.toLowerCase())] = m[2]!;
-      }
-    }
-    if (!(fields.types ?? '').split(/\s+/).includes('deb') || (fields.enabled ?? 'yes').toLowerCase() === 'no') continue;
-    for (const uri of (fields.uris ?? '').split(/\s+/).filter(Boolean)) {
-      out.push({ uri, suites: (fields.suites ?? '').split(/\s+/).filter(Boolean), components: (fields.components ?? 'main').split(/\s+/).filter(Boolean) });
-    }
-  }
-  return out;
-}
-
-function fromOneLine(text: string): AptSource[] {
-  const out: AptSource[] = [];
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/#.*/, '').replace(/\[[^\]]*\]/, ' ').trim();
-    const [type, uri, suite, ...components] = line.split(/\s+/);
-    if (type === 'deb' && uri && suite) out.push({ uri, suites: [suite], components: components.length ? components : ['main'] });
-  }
-  return out;
+/** The binary (`deb`) entries, with Debian's default component when none is named. */
+function binarySources(sources: AptSource[]): AptSource[] {
+  return sources.filter((s) => s.types.includes('deb')).map((s) => (s.components.length ? s : { ...s, components: ['main'] }));
 }
 
 export function parseAptSources(files: Array<{ name: string; text: string }>): AptSource[] {
-  return files.flatMap((f) => (f.name.endsWith('.sources') ? fromDeb822(f.text) : fromOneLine(f.text)));
+  return binarySources(files.flatMap((f) => (f.name.endsWith('.sources') ? parseSourcesFile(f.text) : parseSourcesList(f.text))));
 }
 
 /**
@@ -71,17 +39,7 @@ export function mirrorLines(sources: AptSource[], hostCodename: string, release:
 }
 
 export async function hostAptSources(root = '/etc/apt'): Promise<AptSource[]> {
-  const files: Array<{ name: string; text: string }> = [];
-  const add = async (path: string) => {
-    const text = await readFile(path, 'utf8').catch(() => undefined);
-    if (text !== undefined) files.push({ name: path, text });
-  };
-  await add(join(root, 'sources.list'));
-  const dir = join(root, 'sources.list.d');
-  for (const name of (await readdir(dir).catch(() => [] as string[])).sort()) {
-    if (name.endsWith('.list') || name.endsWith('.sources')) await add(join(dir, name));
-  }
-  return parseAptSources(files);
+  return binarySources(await readAptSources(root));
 }
 
 /** VERSION_CODENAME of a Debian host, else undefined (not Debian: let mmdebstrap pick its default). */
