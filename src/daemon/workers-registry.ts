@@ -9,6 +9,9 @@ import { hostname } from 'node:os';
 import type { Logger } from '../log/logger.ts';
 import { silentLogger } from '../log/logger.ts';
 import type { WorkerInfo, WorkerLabels, WorkerRegistration } from '../store/pg-types.ts';
+import { debianArch } from '../build/arch.ts';
+
+export { debianArch };
 
 export const DEFAULT_PRESENCE_INTERVAL_MS = 5000;
 /** A worker not seen for this long is listed as gone. */
@@ -25,12 +28,6 @@ export interface WorkerRegistry {
 export function hasWorkerRegistry(store: unknown): store is WorkerRegistry {
   const s = store as Partial<WorkerRegistry> | undefined;
   return typeof s?.registerWorker === 'function' && typeof s.listWorkers === 'function';
-}
-
-/** Debian's architecture names, which rebuilders and .buildinfo files use. */
-export function debianArch(nodeArch: string = process.arch): string {
-  const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'armhf', ia32: 'i386', ppc64: 'ppc64el', s390x: 's390x', riscv64: 'riscv64' };
-  return map[nodeArch] ?? nodeArch;
 }
 
 /** Unique per process, readable in listings: host-pid-random. */

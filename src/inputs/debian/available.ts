@@ -9,12 +9,6 @@ import { Archive } from './archive.ts';
 import type { PinnedPackage } from './claim.ts';
 import { compareVersions } from './version.ts';
 
-/** Debian's name for the machine's architecture. */
-export function debianArch(nodeArch: string = process.arch): string {
-  const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'armhf', ia32: 'i386', ppc64: 'ppc64el', s390x: 's390x', riscv64: 'riscv64' };
-  return map[nodeArch] ?? nodeArch;
-}
-
 /** `deb [opts] URI SUITE COMPONENT…` lines → (uri, suite, component) triples. */
 export function parseMirrorLines(lines: string[]): Array<{ uri: string; suite: string; component: string }> {
   const out: Array<{ uri: string; suite: string; component: string }> = [];
