@@ -11,20 +11,35 @@ import type { InputCache } from './cache.ts';
 export const MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024;
 export const DOWNLOAD_TIMEOUT_MS = 120_000;
 
+export interface DownloadOptions {
+  timeoutMs?: number;
+  maxBytes?: number;
+  /** Follow redirects (a package mirror may send its pool elsewhere); default: refuse them. */
+  followRedirects?: boolean;
+  /** The code of a failed download (default FETCH_FAILED) and of one over `maxBytes` (default the same). */
+  failCode?: 'FETCH_FAILED' | 'SOURCE_FETCH_FAILED';
+  tooLargeCode?: 'FETCH_FAILED' | 'SOURCE_TOO_LARGE';
+}
+
 /**
- * Downloads a published artifact (e.g. an npm tarball) into the input cache,
- * keeping it only when every expected digest matches (INPUT_DIGEST_MISMATCH
- * otherwise). Returns the cached path, named by sha256.
+ * Downloads a published artifact (an npm tarball, a Debian source file) into the
+ * input cache, keeping it only when every expected digest matches
+ * (INPUT_DIGEST_MISMATCH otherwise). Returns the cached path, named by sha256.
  */
-export async function downloadVerified(url: string, expected: Record<string, string>, cache: InputCache, signal?: AbortSignal): Promise<string> {
-  const timeout = AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS);
+export async function downloadVerified(url: string, expected: Record<string, string>, cache: InputCache, signal?: AbortSignal, opts: DownloadOptions = {}): Promise<string> {
+  const failCode = opts.failCode ?? 'FETCH_FAILED';
+  const maxBytes = opts.maxBytes ?? MAX_DOWNLOAD_BYTES;
+  const timeout = AbortSignal.timeout(opts.timeoutMs ?? DOWNLOAD_TIMEOUT_MS);
   let res: Response;
   try {
-    res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: 'error' });
+    res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: opts.followRedirects ? 'follow' : 'error' });
   } catch (e) {
-    throw new ReprodError('FETCH_FAILED', `cannot download ${url}: ${(e as Error).message}`, { cause: e, retryable: true });
+    throw new ReprodError(failCode, `cannot download ${url}: ${(e as Error).message}`, { cause: e, retryable: true });
   }
-  if (!res.ok || !res.body) throw new ReprodError('FETCH_FAILED', `download of ${url} answered ${res.status}`, { retryable: res.status >= 500 || res.status === 429 });
+  if (!res.ok || !res.body) {
+    await res.body?.cancel();
+    throw new ReprodError(failCode, `download of ${url} answered ${res.status}`, { retryable: res.status >= 500 || res.status === 429 });
+  }
   const algorithms = [...new Set(['sha256', ...Object.keys(expected)])];
   const hashes = algorithms.map((a) => [a, createHash(a)] as const);
   const tmpDir = join(cache.root, 'tmp');
@@ -37,7 +52,7 @@ export async function downloadVerified(url: string, expected: Record<string, str
       async function* (source) {
         for await (const chunk of source) {
           size += (chunk as Buffer).length;
-          if (size > MAX_DOWNLOAD_BYTES) throw new ReprodError('FETCH_FAILED', `${url} is larger than ${MAX_DOWNLOAD_BYTES} bytes`);
+          if (size > maxBytes) throw new ReprodError(opts.tooLargeCode ?? failCode, `${url} is larger than ${maxBytes} bytes`);
           for (const [, h] of hashes) h.update(chunk as Buffer);
           yield chunk;
         }

@@ -7,13 +7,14 @@
  * and the build dependencies the .dsc declares.
  */
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { ReprodError } from '../../errors.ts';
 import type { InputCache } from '../cache.ts';
+import { downloadVerified } from '../download.ts';
 import { Archive } from './archive.ts';
 import type { DebianParameters } from './claim.ts';
 import { field, parseDeb822, splitClearsigned } from './deb822.ts';
@@ -21,6 +22,7 @@ import { field, parseDeb822, splitClearsigned } from './deb822.ts';
 const run = promisify(execFile);
 /** Largest source package file fetched (linux's orig tarball is ~150 MB). */
 export const MAX_SOURCE_FILE_BYTES = 1024 * 1024 * 1024;
+const SOURCE_DOWNLOAD = { timeoutMs: 600_000, maxBytes: MAX_SOURCE_FILE_BYTES, followRedirects: true, failCode: 'SOURCE_FETCH_FAILED', tooLargeCode: 'SOURCE_TOO_LARGE' } as const;
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9+.~_-]*$/;
 
 export interface SourceFiles {
@@ -63,34 +65,6 @@ export async function locateSource(
   throw new ReprodError('PACKAGE_NOT_FOUND', `source package ${p.source} ${p.version} is not in the signed Sources index of ${archive.suites.join(', ')} at ${archive.mirror}`, {
     details: { source: p.source, version: p.version, suites: archive.suites },
   });
-}
-
-async function download(url: string, name: string, sha256: string, dest: string, signal?: AbortSignal): Promise<void> {
-  const timeout = AbortSignal.timeout(600_000);
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: 'follow' });
-  } catch (e) {
-    throw new ReprodError('SOURCE_FETCH_FAILED', `GET ${url}: ${(e as Error).message}`, { cause: e, retryable: true });
-  }
-  if (!res.ok || !res.body) {
-    await res.body?.cancel();
-    throw new ReprodError('SOURCE_FETCH_FAILED', `GET ${url}: HTTP ${res.status}`, { retryable: res.status === 429 || res.status >= 500 });
-  }
-  const hash = createHash('sha256');
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of res.body) {
-    n += (chunk as Uint8Array).byteLength;
-    if (n > MAX_SOURCE_FILE_BYTES) throw new ReprodError('SOURCE_TOO_LARGE', `${url} is over ${MAX_SOURCE_FILE_BYTES} bytes`);
-    hash.update(chunk as Uint8Array);
-    chunks.push(Buffer.from(chunk as Uint8Array));
-  }
-  const got = hash.digest('hex');
-  if (got !== sha256) {
-    throw new ReprodError('INPUT_DIGEST_MISMATCH', `${name} from ${url} has sha256 ${got}, the signed Sources index says ${sha256}`, { details: { url, expected: sha256, actual: got } });
-  }
-  await writeFile(dest, Buffer.concat(chunks));
 }
 
 /** The date of the first (newest) trailer line ` -- Name <mail>  DATE` of a changelog text, in seconds. */
@@ -143,17 +117,23 @@ export async function fetchSourcePackage(where: SourceFiles, cache: InputCache, 
   if (!/^[A-Za-z0-9][A-Za-z0-9+._/-]*$/.test(where.directory) || where.directory.split('/').includes('..')) {
     throw new ReprodError('SOURCE_FETCH_FAILED', `bad pool directory ${JSON.stringify(where.directory)}`);
   }
-  // The dsc's digest names the entry: the same pinned files are fetched once.
+  // Each file is kept in the input cache by its pinned sha256 (an orig tarball shared by
+  // several revisions is fetched once); the dsc's digest names the package's folder of copies.
   const dir = join(cache.root, 'debian-source', dsc.sha256);
+  const srcDir = join(dir, 'files');
   let cached = true;
   const have = await readFile(join(dir, '.complete'), 'utf8').catch(() => undefined);
   if (have === undefined) {
     cached = false;
     const staging = `${dir}.${randomBytes(4).toString('hex')}`;
-    await mkdir(staging, { recursive: true });
+    await mkdir(join(staging, 'files'), { recursive: true });
     try {
       const base = where.mirror.replace(/\/+$/, '');
-      for (const f of files) await download(`${base}/${where.directory}/${f.name}`, f.name, f.sha256, join(staging, f.name), signal);
+      for (const f of files) {
+        const path =
+          (await cache.getInput(f.sha256)) ?? (await downloadVerified(`${base}/${where.directory}/${f.name}`, { sha256: f.sha256 }, cache, signal, SOURCE_DOWNLOAD));
+        await copyFile(path, join(staging, 'files', f.name));
+      }
       await writeFile(join(staging, '.complete'), '');
       await rm(dir, { recursive: true, force: true });
       await mkdir(join(dir, '..'), { recursive: true });
@@ -163,14 +143,8 @@ export async function fetchSourcePackage(where: SourceFiles, cache: InputCache, 
       throw e;
     }
   }
-  // The build folder gets the files only (the marker stays out of the copy).
-  const srcDir = join(dir, 'files');
-  if (!(await readFile(join(srcDir, dsc.name)).catch(() => undefined))) {
-    await mkdir(srcDir, { recursive: true });
-    for (const f of files) await writeFile(join(srcDir, f.name), await readFile(join(dir, f.name)));
-  }
-  const dscText = await readFile(join(dir, dsc.name), 'utf8');
-  const changelog = await readChangelog(dir, files.map((f) => f.name));
+  const dscText = await readFile(join(srcDir, dsc.name), 'utf8');
+  const changelog = await readChangelog(srcDir, files.map((f) => f.name));
   const epoch = changelog === undefined ? undefined : changelogEpoch(changelog);
   if (epoch === undefined) throw new ReprodError('SOURCE_FETCH_FAILED', `cannot read the date of debian/changelog from ${dsc.name}'s files`);
   return {
